@@ -1,1 +1,52 @@
-//! sim-core
+//! # sim-core: the deterministic engine of dsim
+//!
+//! A single-threaded, seeded discrete-event simulator. One `u64` seed fixes one run: the same
+//! seed, configuration and build give the same run, event for event, and the same trace hash.
+//!
+//! - [`time`]: virtual nanoseconds; [`queue`]: the `(time, seq)` event queue.
+//! - [`rng`]: one seed, independent ChaCha streams per concern.
+//! - [`process`]: the [`Process`] trait nodes implement and the [`Ctx`] they act through.
+//! - [`network`], [`latency`], [`partition`]: links that lose, duplicate, delay and reorder;
+//!   partitions as a connectivity graph.
+//! - [`clock`]: skewed, drifting, jumping local clocks; [`storage`]: durable storage with sync.
+//! - [`fault`]: crash-stop, crash-recovery, pauses, clock faults, partitions; schedule and nemesis.
+//! - [`workload`], [`history`]: clients driven by a generator and the Jepsen-style history.
+//! - [`trace`], [`stats`]: the rolling trace hash, trace sinks and counters.
+//! - [`sim`]: the [`Simulation`] and its [`SimBuilder`].
+//!
+//! Inside a run there is no host time, no threads, no unseeded randomness and no iteration
+//! over hash maps.
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod fault;
+pub mod history;
+pub mod latency;
+pub mod network;
+pub mod partition;
+pub mod process;
+pub mod queue;
+pub mod rng;
+pub mod sim;
+pub mod stats;
+pub mod storage;
+pub mod time;
+pub mod trace;
+pub mod workload;
+
+pub use clock::ClockConfig;
+pub use config::{ClockSkew, Limits, SimConfig};
+pub use error::{ConfigError, SimError};
+pub use fault::{Fault, NemesisConfig, NemesisKind, ScheduledFault};
+pub use history::{EventType, History, HistoryEvent, OpFn, Outcome, Value};
+pub use latency::LatencyDist;
+pub use network::{LinkConfig, LinkOverride, NetworkConfig};
+pub use partition::PartitionSpec;
+pub use process::{BoxProcess, ClientOp, Ctx, Factory, Message, NodeId, OpId, Process, TimerId};
+pub use sim::{NodeStatus, Role, SimBuilder, Simulation, Violation};
+pub use stats::Stats;
+pub use storage::Storage;
+pub use time::{MICROS, MILLIS, Nanos, SECONDS, ms, secs};
+pub use trace::{DropReason, RecentEvents, TraceEvent, TraceKind, TraceSink};
+pub use workload::{OpMix, WorkloadConfig};

@@ -1,0 +1,73 @@
+//! The configuration of one run: seed, duration, network, clocks, faults, workload and limits.
+//! Plain data with defaults, so the scenario layer can fill it from a file.
+
+use serde::{Deserialize, Serialize};
+
+use crate::fault::{NemesisConfig, ScheduledFault};
+use crate::network::NetworkConfig;
+use crate::time::Nanos;
+use crate::workload::WorkloadConfig;
+
+/// Everything the engine needs besides the processes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SimConfig {
+    /// The one seed every random choice derives from.
+    pub seed: u64,
+    /// How long to simulate, in true nanoseconds.
+    pub duration_ns: Nanos,
+    /// The network model.
+    pub network: NetworkConfig,
+    /// Random clock skew for servers (explicit per-node clocks take precedence).
+    pub clock_skew: Option<ClockSkew>,
+    /// Faults at fixed times.
+    pub faults: Vec<ScheduledFault>,
+    /// The random nemesis, if any.
+    pub nemesis: Option<NemesisConfig>,
+    /// The client workload, if any.
+    pub workload: Option<WorkloadConfig>,
+    /// Bounds on everything that could grow.
+    pub limits: Limits,
+}
+
+/// Draws each server's clock at random: offset uniform in ±`offset_ns_max`, drift uniform in
+/// ±`drift_ppm_max`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClockSkew {
+    /// Largest initial offset either way.
+    pub offset_ns_max: Nanos,
+    /// Largest drift either way, in ppm.
+    pub drift_ppm_max: f64,
+}
+
+/// Explicit bounds. Reaching one stops the run with [`crate::SimError::LimitReached`]
+/// instead of letting memory or time grow without bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Most events one run may process.
+    pub events_max: u64,
+    /// Most events waiting in the queue at once (messages in flight, timers, faults).
+    pub queue_len_max: usize,
+    /// Most history events one run may record.
+    pub history_events_max: usize,
+    /// Most violations kept in detail; later ones are only counted.
+    pub violations_kept_max: usize,
+    /// Most timers one node may have pending at once.
+    pub timers_per_node_max: usize,
+    /// Most events a paused node may have waiting for it.
+    pub deferred_per_node_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            events_max: 10_000_000_000,
+            queue_len_max: 10_000_000,
+            history_events_max: 10_000_000,
+            violations_kept_max: 1_000,
+            timers_per_node_max: 100_000,
+            deferred_per_node_max: 1_000_000,
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! Faults: what can go wrong, as a fixed schedule from the scenario and as a seeded random
+//! nemesis. A fault is data; the engine applies it. Every fault that starts something (crash,
+//! pause, partition, clock jump) has an undo (restart, resume, heal, jump back) that the nemesis
+//! schedules after a random duration.
+
+use rand::Rng;
+use rand::seq::IndexedRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::partition::PartitionSpec;
+use crate::process::NodeId;
+use crate::rng::SimRng;
+use crate::time::Nanos;
+
+/// One fault.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    /// The node stops: volatile state, timers, messages in its inbox and unsynced writes are
+    /// lost. Without a later `restart` this is crash-stop.
+    Crash {
+        /// The node.
+        node: NodeId,
+    },
+    /// A crashed node comes back: its process is rebuilt from durable storage (crash-recovery).
+    Restart {
+        /// The node.
+        node: NodeId,
+    },
+    /// The node stalls (a GC pause, a stopped VM): timers and messages wait.
+    Pause {
+        /// The node.
+        node: NodeId,
+    },
+    /// A paused node carries on, unaware that time passed.
+    Resume {
+        /// The node.
+        node: NodeId,
+    },
+    /// The node's clock jumps by `delta_ns` (negative: backwards).
+    ClockJump {
+        /// The node.
+        node: NodeId,
+        /// How far.
+        delta_ns: i64,
+    },
+    /// The node's clock starts drifting at `drift_ppm`.
+    ClockDrift {
+        /// The node.
+        node: NodeId,
+        /// New drift in parts per million.
+        drift_ppm: f64,
+    },
+    /// Impose a partition (replacing any partition in force).
+    Partition(PartitionSpec),
+    /// Remove any partition.
+    Heal,
+}
+
+impl Fault {
+    /// The node a fault targets, if it targets one.
+    pub fn node(&self) -> Option<NodeId> {
+        match self {
+            Fault::Crash { node }
+            | Fault::Restart { node }
+            | Fault::Pause { node }
+            | Fault::Resume { node }
+            | Fault::ClockJump { node, .. }
+            | Fault::ClockDrift { node, .. } => Some(*node),
+            Fault::Partition(_) | Fault::Heal => None,
+        }
+    }
+}
+
+/// A fault at a fixed true time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledFault {
+    /// When, in true nanoseconds from the start.
+    pub at_ns: Nanos,
+    /// What.
+    pub fault: Fault,
+}
+
+/// The kinds of fault the nemesis can inject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NemesisKind {
+    /// Crash a server and restart it later from its durable storage.
+    CrashRecover,
+    /// Crash a server for good.
+    CrashStop,
+    /// Pause a server and resume it later.
+    Pause,
+    /// Impose a random partition pattern and heal it later.
+    Partition,
+    /// Jump a server's clock and jump it back later.
+    ClockJump,
+}
+
+/// The random nemesis. Defaults: every 5 s on average a fault of a random kind that lasts
+/// 1–10 s, never more than a minority of servers down at once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NemesisConfig {
+    /// Which kinds of fault to draw from (uniformly).
+    pub kinds: Vec<NemesisKind>,
+    /// Mean time between the starts of two faults (exponentially distributed).
+    pub interval_ns_mean: Nanos,
+    /// Shortest time a fault lasts before its undo.
+    pub duration_ns_min: Nanos,
+    /// Longest time a fault lasts before its undo.
+    pub duration_ns_max: Nanos,
+    /// Largest clock jump, either direction.
+    pub clock_jump_ns_max: Nanos,
+    /// At most this many servers crashed or paused at once; default: a minority.
+    pub down_max: Option<usize>,
+    /// No fault starts before this time.
+    pub start_ns: Nanos,
+    /// No fault starts at or after this time (faults already started are still undone).
+    pub stop_ns: Option<Nanos>,
+}
+
+impl Default for NemesisConfig {
+    fn default() -> Self {
+        Self {
+            kinds: vec![
+                NemesisKind::CrashRecover,
+                NemesisKind::Pause,
+                NemesisKind::Partition,
+                NemesisKind::ClockJump,
+            ],
+            interval_ns_mean: 5_000_000_000,
+            duration_ns_min: 1_000_000_000,
+            duration_ns_max: 10_000_000_000,
+            clock_jump_ns_max: 2_000_000_000,
+            down_max: None,
+            start_ns: 0,
+            stop_ns: None,
+        }
+    }
+}
+
+impl NemesisConfig {
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.kinds.is_empty() {
+            return Err(ConfigError::new(
+                "nemesis.kinds",
+                "at least one kind is needed",
+            ));
+        }
+        if self.interval_ns_mean == 0 {
+            return Err(ConfigError::new(
+                "nemesis.interval_ns_mean",
+                "must be positive",
+            ));
+        }
+        if self.duration_ns_min > self.duration_ns_max {
+            return Err(ConfigError::new(
+                "nemesis.duration_ns_min",
+                "must not exceed nemesis.duration_ns_max",
+            ));
+        }
+        if self.clock_jump_ns_max > i64::MAX as u64 {
+            return Err(ConfigError::new("nemesis.clock_jump_ns_max", "too large"));
+        }
+        Ok(())
+    }
+}
+
+/// A fault the nemesis decided on, with the undo it wants and when.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NemesisMove {
+    /// Apply now.
+    pub fault: Fault,
+    /// Apply `after_ns` later, if any.
+    pub undo: Option<(Nanos, Fault)>,
+}
+
+/// The nemesis at run time: draws faults from the fault stream.
+#[derive(Debug)]
+pub struct Nemesis {
+    config: NemesisConfig,
+    rng: SimRng,
+    down_max: usize,
+}
+
+impl Nemesis {
+    /// A nemesis for a cluster of `servers` servers.
+    pub fn new(config: NemesisConfig, servers: usize, rng: SimRng) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let down_max = config.down_max.unwrap_or(servers.saturating_sub(1) / 2);
+        Ok(Self {
+            config,
+            rng,
+            down_max,
+        })
+    }
+
+    /// When the first fault may start.
+    pub fn first_tick(&mut self) -> Nanos {
+        self.config.start_ns.saturating_add(self.gap())
+    }
+
+    /// Time until the next fault, or `None` if the nemesis stops before then.
+    pub fn next_tick(&mut self, now: Nanos) -> Option<Nanos> {
+        let at = now.saturating_add(self.gap());
+        self.active_at(at).then_some(at)
+    }
+
+    /// Whether faults may start at `at`.
+    pub fn active_at(&self, at: Nanos) -> bool {
+        at >= self.config.start_ns && self.config.stop_ns.is_none_or(|stop| at < stop)
+    }
+
+    /// Draws the next move. `down` lists servers that are crashed or paused now;
+    /// `partitioned` says whether a partition is in force.
+    pub fn draw(
+        &mut self,
+        servers: &[NodeId],
+        down: &[NodeId],
+        partitioned: bool,
+    ) -> Option<NemesisMove> {
+        let kind = *self.config.kinds.choose(&mut self.rng)?;
+        let duration = self
+            .rng
+            .random_range(self.config.duration_ns_min..=self.config.duration_ns_max);
+        let up: Vec<NodeId> = servers
+            .iter()
+            .copied()
+            .filter(|s| !down.contains(s))
+            .collect();
+        let may_take_down = down.len() < self.down_max;
+        let mv = match kind {
+            NemesisKind::CrashRecover | NemesisKind::CrashStop | NemesisKind::Pause => {
+                if !may_take_down {
+                    return None;
+                }
+                let node = *up.choose(&mut self.rng)?;
+                match kind {
+                    NemesisKind::CrashRecover => NemesisMove {
+                        fault: Fault::Crash { node },
+                        undo: Some((duration, Fault::Restart { node })),
+                    },
+                    NemesisKind::CrashStop => NemesisMove {
+                        fault: Fault::Crash { node },
+                        undo: None,
+                    },
+                    _ => NemesisMove {
+                        fault: Fault::Pause { node },
+                        undo: Some((duration, Fault::Resume { node })),
+                    },
+                }
+            }
+            NemesisKind::Partition => {
+                if partitioned {
+                    return None;
+                }
+                let mut patterns =
+                    vec![PartitionSpec::Isolate { node: None }, PartitionSpec::Halves];
+                if servers.len() >= 4 {
+                    patterns.push(PartitionSpec::MajorityRing);
+                }
+                if servers.len() >= 3 {
+                    patterns.push(PartitionSpec::Bridge);
+                }
+                let spec = patterns.choose(&mut self.rng)?.clone();
+                NemesisMove {
+                    fault: Fault::Partition(spec),
+                    undo: Some((duration, Fault::Heal)),
+                }
+            }
+            NemesisKind::ClockJump => {
+                let node = *up.choose(&mut self.rng)?;
+                let max = self.config.clock_jump_ns_max as i64;
+                let delta_ns = self.rng.random_range(-max..=max);
+                NemesisMove {
+                    fault: Fault::ClockJump { node, delta_ns },
+                    undo: Some((
+                        duration,
+                        Fault::ClockJump {
+                            node,
+                            delta_ns: -delta_ns,
+                        },
+                    )),
+                }
+            }
+        };
+        Some(mv)
+    }
+
+    fn gap(&mut self) -> Nanos {
+        // Exponential gaps: a memoryless process, so faults cluster and spread as in the wild.
+        let u: f64 = self.rng.random_range(f64::MIN_POSITIVE..1.0);
+        (-(u.ln()) * self.config.interval_ns_mean as f64).min(1e18) as Nanos
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Stream, stream};
+
+    fn servers(n: u32) -> Vec<NodeId> {
+        (0..n).map(NodeId).collect()
+    }
+
+    #[test]
+    fn nemesis_never_takes_down_more_than_a_minority() {
+        let cfg = NemesisConfig {
+            kinds: vec![NemesisKind::CrashStop],
+            ..Default::default()
+        };
+        let mut nem = Nemesis::new(cfg, 5, stream(1, Stream::Faults)).unwrap();
+        let mut down = Vec::new();
+        for _ in 0..20 {
+            if let Some(mv) = nem.draw(&servers(5), &down, false) {
+                down.push(mv.fault.node().unwrap());
+            }
+        }
+        assert_eq!(
+            down.len(),
+            2,
+            "a 5-node cluster tolerates 2 down, got {down:?}"
+        );
+    }
+
+    #[test]
+    fn nemesis_undoes_what_it_does() {
+        let mut nem = Nemesis::new(NemesisConfig::default(), 5, stream(9, Stream::Faults)).unwrap();
+        for _ in 0..100 {
+            let Some(mv) = nem.draw(&servers(5), &[], false) else {
+                continue;
+            };
+            let (after, undo) = mv.undo.expect("default kinds all have an undo");
+            assert!((1_000_000_000..=10_000_000_000).contains(&after));
+            match (mv.fault, undo) {
+                (Fault::Crash { node: a }, Fault::Restart { node: b })
+                | (Fault::Pause { node: a }, Fault::Resume { node: b }) => assert_eq!(a, b),
+                (
+                    Fault::ClockJump {
+                        node: a,
+                        delta_ns: d,
+                    },
+                    Fault::ClockJump {
+                        node: b,
+                        delta_ns: e,
+                    },
+                ) => {
+                    assert_eq!(a, b);
+                    assert_eq!(d, -e);
+                }
+                (Fault::Partition(_), Fault::Heal) => {}
+                other => panic!("unexpected pair {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn nemesis_does_not_stack_partitions() {
+        let cfg = NemesisConfig {
+            kinds: vec![NemesisKind::Partition],
+            ..Default::default()
+        };
+        let mut nem = Nemesis::new(cfg, 5, stream(2, Stream::Faults)).unwrap();
+        assert!(nem.draw(&servers(5), &[], true).is_none());
+        assert!(nem.draw(&servers(5), &[], false).is_some());
+    }
+
+    #[test]
+    fn nemesis_respects_its_window() {
+        let cfg = NemesisConfig {
+            start_ns: 100,
+            stop_ns: Some(200),
+            ..Default::default()
+        };
+        let nem = Nemesis::new(cfg, 3, stream(2, Stream::Faults)).unwrap();
+        assert!(!nem.active_at(99));
+        assert!(nem.active_at(150));
+        assert!(!nem.active_at(200));
+    }
+
+    #[test]
+    fn bad_nemesis_configs_are_rejected() {
+        let empty = NemesisConfig {
+            kinds: vec![],
+            ..Default::default()
+        };
+        assert!(empty.validate().unwrap_err().field.contains("kinds"));
+        let inverted = NemesisConfig {
+            duration_ns_min: 10,
+            duration_ns_max: 1,
+            ..Default::default()
+        };
+        assert!(inverted.validate().is_err());
+    }
+
+    #[test]
+    fn faults_read_from_json() {
+        let f: ScheduledFault = serde_json::from_str(
+            r#"{"at_ns": 5, "fault": {"kind": "partition", "pattern": "halves"}}"#,
+        )
+        .unwrap();
+        assert_eq!(f.fault, Fault::Partition(PartitionSpec::Halves));
+        let bad: Result<Fault, _> = serde_json::from_str(r#"{"kind": "crash", "nod": 1}"#);
+        assert!(bad.is_err());
+    }
+}

@@ -1,0 +1,219 @@
+//! The network model: per-link latency, loss, duplication and reordering, an optional FIFO mode,
+//! per-link overrides, and the partition in force. The event loop asks it what happens to each
+//! message when it is sent ([`Network::transmit`]) and whether it may land when it arrives
+//! ([`Network::connectivity`]): a message in flight obeys the partition at delivery time.
+
+use rand::Rng;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::latency::{LatencyDist, LatencySampler};
+use crate::partition::Connectivity;
+use crate::process::NodeId;
+use crate::rng::SimRng;
+use crate::time::Nanos;
+
+/// How one directed link behaves. Defaults model a healthy data-centre link: 0.5–1.5 ms, no
+/// loss, no duplication, no extra reordering beyond what latency jitter gives.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkConfig {
+    /// One-way latency distribution.
+    pub latency: LatencyDist,
+    /// Probability in [0, 1] that a message is lost.
+    pub loss: f64,
+    /// Probability in [0, 1] that a message is delivered twice (each copy with its own delay).
+    pub duplicate: f64,
+    /// Probability in [0, 1] that a message is held back by up to `reorder_delay_ns_max` extra,
+    /// so later messages overtake it.
+    pub reorder: f64,
+    /// The largest extra delay of a reordered message.
+    pub reorder_delay_ns_max: Nanos,
+    /// Deliver in send order on this link, like a TCP connection (later messages wait for
+    /// earlier ones). Loss and duplication still apply if configured.
+    pub fifo: bool,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        Self {
+            latency: LatencyDist::default(),
+            loss: 0.0,
+            duplicate: 0.0,
+            reorder: 0.0,
+            reorder_delay_ns_max: 10_000_000,
+            fifo: false,
+        }
+    }
+}
+
+/// A link that behaves differently from the default (a slow or lossy link).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkOverride {
+    /// Sender.
+    pub from: NodeId,
+    /// Receiver.
+    pub to: NodeId,
+    /// Apply to `to -> from` as well (default true).
+    #[serde(default = "yes")]
+    pub both_ways: bool,
+    /// How the link behaves.
+    pub link: LinkConfig,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The whole network's configuration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Behaviour of every link not overridden.
+    #[serde(flatten)]
+    pub default: LinkConfig,
+    /// Per-link exceptions.
+    pub links: Vec<LinkOverride>,
+}
+
+/// What happens to one sent message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transmission {
+    /// Lost on the wire.
+    Lost,
+    /// Arrives at `at`; if `duplicate_at` is set a second copy arrives then.
+    Arrives {
+        /// Delivery time of the message.
+        at: Nanos,
+        /// Delivery time of a duplicate, if one was made.
+        duplicate_at: Option<Nanos>,
+    },
+}
+
+/// A link ready for sampling.
+#[derive(Clone, Debug)]
+struct PreparedLink {
+    latency: LatencySampler,
+    loss: f64,
+    duplicate: f64,
+    reorder: f64,
+    reorder_delay_ns_max: Nanos,
+    fifo: bool,
+}
+
+impl PreparedLink {
+    fn new(config: &LinkConfig, field: &str) -> Result<Self, ConfigError> {
+        for (name, p) in [
+            ("loss", config.loss),
+            ("duplicate", config.duplicate),
+            ("reorder", config.reorder),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(ConfigError::new(
+                    format!("{field}{name}"),
+                    format!("a probability between 0 and 1 is expected, got {p}"),
+                ));
+            }
+        }
+        Ok(Self {
+            latency: config.latency.sampler(&format!("{field}latency"))?,
+            loss: config.loss,
+            duplicate: config.duplicate,
+            reorder: config.reorder,
+            reorder_delay_ns_max: config.reorder_delay_ns_max,
+            fifo: config.fifo,
+        })
+    }
+}
+
+/// The network at run time.
+#[derive(Debug)]
+pub struct Network {
+    default: PreparedLink,
+    overrides: FxHashMap<(NodeId, NodeId), PreparedLink>,
+    /// Last delivery time per FIFO link; only looked up, never iterated.
+    fifo_last_ns: FxHashMap<(NodeId, NodeId), Nanos>,
+    connectivity: Connectivity,
+    rng: SimRng,
+}
+
+impl Network {
+    /// Prepares the network for `nodes` nodes, drawing from `rng` (the network stream).
+    pub fn new(config: &NetworkConfig, nodes: usize, rng: SimRng) -> Result<Self, ConfigError> {
+        let mut overrides = FxHashMap::default();
+        for (i, o) in config.links.iter().enumerate() {
+            let field = format!("network.links[{i}].");
+            for n in [o.from, o.to] {
+                if n.index() >= nodes {
+                    return Err(ConfigError::new(
+                        format!("{field}from/to"),
+                        format!(
+                            "{n} is not a node; nodes are n0..n{}",
+                            nodes.saturating_sub(1)
+                        ),
+                    ));
+                }
+            }
+            let link = PreparedLink::new(&o.link, &format!("{field}link."))?;
+            if o.both_ways {
+                overrides.insert((o.to, o.from), link.clone());
+            }
+            overrides.insert((o.from, o.to), link);
+        }
+        Ok(Self {
+            default: PreparedLink::new(&config.default, "network.")?,
+            overrides,
+            fifo_last_ns: FxHashMap::default(),
+            connectivity: Connectivity::full(nodes),
+            rng,
+        })
+    }
+
+    /// Decides the fate of a message sent now from `from` to `to`.
+    #[inline]
+    pub fn transmit(&mut self, from: NodeId, to: NodeId, now: Nanos) -> Transmission {
+        let link = if self.overrides.is_empty() {
+            &self.default
+        } else {
+            self.overrides.get(&(from, to)).unwrap_or(&self.default)
+        };
+        if link.loss > 0.0 && self.rng.random_bool(link.loss) {
+            return Transmission::Lost;
+        }
+        let mut at = now.saturating_add(delay(link, &mut self.rng));
+        let mut duplicate_at = (link.duplicate > 0.0 && self.rng.random_bool(link.duplicate))
+            .then(|| now.saturating_add(delay(link, &mut self.rng)));
+        if link.fifo {
+            let last = self.fifo_last_ns.entry((from, to)).or_insert(0);
+            at = at.max(*last);
+            *last = at;
+            if let Some(d) = duplicate_at.as_mut() {
+                *d = (*d).max(*last);
+                *last = *d;
+            }
+        }
+        Transmission::Arrives { at, duplicate_at }
+    }
+
+    /// The partition in force.
+    pub fn connectivity(&self) -> &Connectivity {
+        &self.connectivity
+    }
+
+    /// Replaces the partition in force (a partition fault or a heal).
+    pub fn set_connectivity(&mut self, connectivity: Connectivity) {
+        self.connectivity = connectivity;
+    }
+}
+
+#[inline]
+fn delay(link: &PreparedLink, rng: &mut SimRng) -> Nanos {
+    let base = link.latency.sample(rng);
+    if link.reorder > 0.0 && rng.random_bool(link.reorder) {
+        base.saturating_add(rng.random_range(0..=link.reorder_delay_ns_max))
+    } else {
+        base
+    }
+}

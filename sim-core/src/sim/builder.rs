@@ -1,0 +1,279 @@
+//! Building a simulation: add nodes with their factories, then `build` validates the whole
+//! configuration up front so a run never starts with a setting it cannot honour.
+
+use rand::Rng;
+
+use super::clients::ClientSlot;
+use super::{Event, Node, NodeStatus, Role, Simulation, Tracer};
+use crate::clock::{Clock, ClockConfig};
+use crate::config::SimConfig;
+use crate::error::{ConfigError, SimError};
+use crate::fault::Nemesis;
+use crate::history::History;
+use crate::network::Network;
+use crate::partition::Connectivity;
+use crate::process::{BoxProcess, Factory, Message, NodeId};
+use crate::queue::EventQueue;
+use crate::rng::{Stream, stream};
+use crate::stats::Stats;
+use crate::storage::Storage;
+use crate::trace::{TraceHash, TraceSink};
+use crate::workload::Workload;
+
+/// Collects nodes and options, then builds a [`Simulation`].
+///
+/// ```
+/// use sim_core::{Ctx, NodeId, Process, SimBuilder, SimConfig, TimerId, secs};
+///
+/// /// Sends one message to itself every second.
+/// struct Ticker;
+/// impl Process for Ticker {
+///     type Msg = u64;
+///     fn on_start(&mut self, ctx: &mut Ctx<'_, u64>) {
+///         ctx.set_timer(secs(1), 0);
+///     }
+///     fn on_message(&mut self, _ctx: &mut Ctx<'_, u64>, _from: NodeId, _msg: u64) {}
+///     fn on_timer(&mut self, ctx: &mut Ctx<'_, u64>, _t: TimerId, _tag: u64) {
+///         let me = ctx.id();
+///         ctx.send(me, 1);
+///         ctx.set_timer(secs(1), 0);
+///     }
+/// }
+///
+/// let config = SimConfig { seed: 7, duration_ns: secs(10), ..Default::default() };
+/// let mut builder = SimBuilder::new(config);
+/// builder.add_server(|_| Box::new(Ticker));
+/// let mut sim = builder.build().unwrap();
+/// sim.run().unwrap();
+/// assert_eq!(sim.stats().timers_fired, 10);
+/// assert_eq!(sim.stats().messages_delivered, 9); // the tenth is still in flight at t = 10 s
+/// ```
+pub struct SimBuilder<M: Message> {
+    config: SimConfig,
+    nodes: Vec<NodeSpec<M>>,
+    sink: Option<Box<dyn TraceSink<M>>>,
+    describe_events: bool,
+}
+
+struct NodeSpec<M> {
+    role: Role,
+    clock: Option<ClockConfig>,
+    factory: Factory<M>,
+}
+
+impl<M: Message> SimBuilder<M> {
+    /// A builder for a run configured by `config`.
+    pub fn new(config: SimConfig) -> Self {
+        Self {
+            config,
+            nodes: Vec::new(),
+            sink: None,
+            describe_events: false,
+        }
+    }
+
+    /// Adds a server built by `factory` (called again on every crash-recovery restart).
+    pub fn add_server(&mut self, factory: impl Fn(NodeId) -> BoxProcess<M> + 'static) -> NodeId {
+        self.add(Role::Server, Box::new(factory))
+    }
+
+    /// Adds a client node; the workload drives it through [`crate::Process::on_client_op`].
+    pub fn add_client(&mut self, factory: impl Fn(NodeId) -> BoxProcess<M> + 'static) -> NodeId {
+        self.add(Role::Client, Box::new(factory))
+    }
+
+    /// Gives `node` a specific clock (instead of a perfect or randomly skewed one).
+    pub fn set_clock(&mut self, node: NodeId, clock: ClockConfig) -> Result<(), ConfigError> {
+        let spec = self
+            .nodes
+            .get_mut(node.index())
+            .ok_or_else(|| ConfigError::new(format!("clocks.{node}"), "no such node"))?;
+        spec.clock = Some(clock);
+        Ok(())
+    }
+
+    /// Streams every trace event to `sink`.
+    pub fn trace_sink(&mut self, sink: Box<dyn TraceSink<M>>) {
+        self.sink = Some(sink);
+    }
+
+    /// Keeps the last event as text, for naming where two runs diverge.
+    pub fn describe_events(&mut self) {
+        self.describe_events = true;
+    }
+
+    /// Number of nodes added so far.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Validates everything and returns a simulation ready to run.
+    pub fn build(self) -> Result<Simulation<M>, SimError> {
+        let SimBuilder {
+            config,
+            nodes: specs,
+            sink,
+            describe_events,
+        } = self;
+        let seed = config.seed;
+        let count = specs.len();
+        if count == 0 {
+            return Err(ConfigError::new("nodes", "a simulation needs at least one node").into());
+        }
+        let servers: Vec<NodeId> = (0..count as u32)
+            .map(NodeId)
+            .filter(|n| specs[n.index()].role == Role::Server)
+            .collect();
+        let clients = specs.iter().filter(|s| s.role == Role::Client).count();
+        validate_faults(&config, count, &servers)?;
+        let workload = match &config.workload {
+            Some(w) => {
+                if w.clients as usize != clients {
+                    return Err(ConfigError::new(
+                        "workload.clients",
+                        format!(
+                            "{} clients configured but {clients} client nodes added",
+                            w.clients
+                        ),
+                    )
+                    .into());
+                }
+                Some(Workload::new(w.clone(), stream(seed, Stream::Workload))?)
+            }
+            None => None,
+        };
+        let nemesis = match &config.nemesis {
+            Some(n) => Some(Nemesis::new(
+                n.clone(),
+                servers.len(),
+                stream(seed, Stream::Faults),
+            )?),
+            None => None,
+        };
+        let network = Network::new(&config.network, count, stream(seed, Stream::Network))?;
+        let mut clock_rng = stream(seed, Stream::Clocks);
+        let mut nodes = Vec::with_capacity(count);
+        for (i, spec) in specs.into_iter().enumerate() {
+            let id = NodeId(i as u32);
+            let clock_config = match (spec.clock, config.clock_skew, spec.role) {
+                (Some(c), _, _) => c,
+                (None, Some(skew), Role::Server) => {
+                    let off = skew.offset_ns_max.min(i64::MAX as u64) as i64;
+                    let drift = skew.drift_ppm_max.abs();
+                    ClockConfig {
+                        offset_ns: clock_rng.random_range(-off..=off),
+                        drift_ppm: if drift > 0.0 {
+                            clock_rng.random_range(-drift..=drift)
+                        } else {
+                            0.0
+                        },
+                    }
+                }
+                _ => ClockConfig::default(),
+            };
+            let clock = Clock::new(&clock_config, &format!("clocks.{id}"))?;
+            let client = (spec.role == Role::Client).then_some(ClientSlot {
+                process: (i - servers.len().min(i)) as u64,
+                open: None,
+            });
+            nodes.push(Node {
+                process: (spec.factory)(id),
+                factory: spec.factory,
+                role: spec.role,
+                status: NodeStatus::Up,
+                incarnation: 0,
+                epoch: 0,
+                clock,
+                storage: Storage::new(),
+                rng: stream(seed, Stream::Node(id)),
+                timers: Vec::new(),
+                next_timer: 0,
+                deferred: Vec::new(),
+                client,
+            });
+        }
+        let mut sim = Simulation {
+            now: 0,
+            queue: EventQueue::new(),
+            nodes,
+            servers,
+            network,
+            partition_rng: stream(seed, Stream::Partitions),
+            nemesis,
+            workload,
+            history: History::default(),
+            next_op: 0,
+            violations: Vec::new(),
+            tracer: Tracer {
+                hash: TraceHash::default(),
+                sink,
+                last_event: describe_events.then(String::new),
+            },
+            stats: Stats::default(),
+            effects: Vec::with_capacity(64),
+            config,
+        };
+        sim.schedule_initial_events()?;
+        Ok(sim)
+    }
+}
+
+impl<M: Message> SimBuilder<M> {
+    fn add(&mut self, role: Role, factory: Factory<M>) -> NodeId {
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(NodeSpec {
+            role,
+            clock: None,
+            factory,
+        });
+        id
+    }
+}
+
+impl<M: Message> Simulation<M> {
+    fn schedule_initial_events(&mut self) -> Result<(), SimError> {
+        for i in 0..self.nodes.len() {
+            self.push(
+                0,
+                Event::Start {
+                    node: NodeId(i as u32),
+                },
+            )?;
+        }
+        for scheduled in self.config.faults.clone() {
+            self.push(scheduled.at_ns, Event::Fault(scheduled.fault))?;
+        }
+        if let Some(nemesis) = self.nemesis.as_mut() {
+            let first = nemesis.first_tick();
+            if nemesis.active_at(first) {
+                self.push(first, Event::NemesisTick)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every fault must name real nodes and describe a partition that can be built.
+fn validate_faults(
+    config: &SimConfig,
+    nodes: usize,
+    servers: &[NodeId],
+) -> Result<(), ConfigError> {
+    let mut scratch_rng = stream(0, Stream::Partitions);
+    for (i, scheduled) in config.faults.iter().enumerate() {
+        let field = format!("faults[{i}].fault");
+        if let Some(node) = scheduled.fault.node()
+            && node.index() >= nodes
+        {
+            return Err(ConfigError::new(
+                format!("{field}.node"),
+                format!("{node} is not a node; nodes are n0..n{}", nodes - 1),
+            ));
+        }
+        if let crate::fault::Fault::Partition(spec) = &scheduled.fault {
+            Connectivity::from_spec(spec, nodes, servers, &mut scratch_rng)
+                .map_err(|e| ConfigError::new(format!("{field}.{}", e.field), e.message))?;
+        }
+    }
+    Ok(())
+}

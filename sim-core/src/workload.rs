@@ -1,0 +1,315 @@
+//! The client workload generator: which operation each client issues next, on which key, with
+//! which argument, and how long it thinks between operations. It draws only from the workload
+//! stream, so the network's choices do not change when the workload does.
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::history::{OpFn, Value};
+use crate::rng::SimRng;
+use crate::time::Nanos;
+
+/// Relative weights of each operation kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpMix {
+    /// Weight of reads.
+    pub read: u32,
+    /// Weight of writes.
+    pub write: u32,
+    /// Weight of compare-and-sets.
+    pub cas: u32,
+    /// Weight of appends.
+    pub append: u32,
+}
+
+impl Default for OpMix {
+    /// Jepsen's usual register mix: half reads, a quarter writes, a quarter cas.
+    fn default() -> Self {
+        Self {
+            read: 2,
+            write: 1,
+            cas: 1,
+            append: 0,
+        }
+    }
+}
+
+/// The workload as configured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkloadConfig {
+    /// Number of client nodes, each with at most one operation open (Jepsen's concurrency).
+    pub clients: u32,
+    /// Target total rate of new operations per simulated second, over all clients. Each client
+    /// thinks for an exponential time with mean `clients / rate` after each operation.
+    pub rate_per_sec: f64,
+    /// Number of distinct keys, chosen uniformly.
+    pub keys: u64,
+    /// The operation mix.
+    pub mix: OpMix,
+    /// How long a client waits for an answer before it records `info` and moves on.
+    pub timeout_ns: Nanos,
+    /// No operation starts before this time.
+    pub start_ns: Nanos,
+    /// No operation starts at or after this time (default: the end of the run).
+    pub stop_ns: Option<Nanos>,
+    /// Stop after this many operations in all (default: no limit but the run's duration).
+    pub ops_max: Option<u64>,
+}
+
+impl Default for WorkloadConfig {
+    fn default() -> Self {
+        Self {
+            clients: 3,
+            rate_per_sec: 100.0,
+            keys: 1,
+            mix: OpMix::default(),
+            timeout_ns: 1_000_000_000,
+            start_ns: 0,
+            stop_ns: None,
+            ops_max: None,
+        }
+    }
+}
+
+impl WorkloadConfig {
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.clients == 0 {
+            return Err(ConfigError::new(
+                "workload.clients",
+                "at least one client is needed",
+            ));
+        }
+        if !(self.rate_per_sec.is_finite() && self.rate_per_sec > 0.0) {
+            return Err(ConfigError::new(
+                "workload.rate_per_sec",
+                "a positive number is expected",
+            ));
+        }
+        if self.keys == 0 {
+            return Err(ConfigError::new(
+                "workload.keys",
+                "at least one key is needed",
+            ));
+        }
+        let m = self.mix;
+        if u64::from(m.read) + u64::from(m.write) + u64::from(m.cas) + u64::from(m.append) == 0 {
+            return Err(ConfigError::new(
+                "workload.mix",
+                "at least one weight must be positive",
+            ));
+        }
+        if self.timeout_ns == 0 {
+            return Err(ConfigError::new("workload.timeout_ns", "must be positive"));
+        }
+        Ok(())
+    }
+}
+
+/// The generator at run time.
+#[derive(Debug)]
+pub struct Workload {
+    config: WorkloadConfig,
+    rng: SimRng,
+    /// Writes and appends use fresh values (1, 2, 3, ...), which makes histories easy to read
+    /// and cheap to check: a read names the one write it saw.
+    next_value: i64,
+    issued: u64,
+}
+
+impl Workload {
+    /// A generator drawing from `rng` (the workload stream).
+    pub fn new(config: WorkloadConfig, rng: SimRng) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Self {
+            config,
+            rng,
+            next_value: 1,
+            issued: 0,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &WorkloadConfig {
+        &self.config
+    }
+
+    /// Whether a new operation may start at `now`.
+    pub fn may_start(&self, now: Nanos) -> bool {
+        now >= self.config.start_ns
+            && self.config.stop_ns.is_none_or(|stop| now < stop)
+            && self.config.ops_max.is_none_or(|max| self.issued < max)
+    }
+
+    /// The next operation: function, key and argument.
+    pub fn next_op(&mut self) -> (OpFn, u64, Value) {
+        self.issued += 1;
+        let m = self.config.mix;
+        let total = m.read + m.write + m.cas + m.append;
+        let mut pick = self.rng.random_range(0..total);
+        let key = self.rng.random_range(0..self.config.keys);
+        let f = [
+            (OpFn::Read, m.read),
+            (OpFn::Write, m.write),
+            (OpFn::Cas, m.cas),
+            (OpFn::Append, m.append),
+        ]
+        .into_iter()
+        .find(|(_, w)| {
+            if pick < *w {
+                true
+            } else {
+                pick -= w;
+                false
+            }
+        })
+        .map_or(OpFn::Read, |(f, _)| f);
+        let value = match f {
+            OpFn::Read => Value::Nil,
+            OpFn::Write | OpFn::Append => Value::Int(self.fresh()),
+            OpFn::Cas => {
+                // Expect one of the recent values so a fair share of cas operations succeed.
+                let recent = (self.next_value - 1).max(0);
+                let expected = self.rng.random_range((recent - 4).max(0)..=recent);
+                let expected = if expected == 0 {
+                    Value::Nil
+                } else {
+                    Value::Int(expected)
+                };
+                Value::List(vec![expected, Value::Int(self.fresh())])
+            }
+        };
+        (f, key, value)
+    }
+
+    /// A client's think time before its next operation.
+    pub fn think_time(&mut self) -> Nanos {
+        let mean_ns = f64::from(self.config.clients) / self.config.rate_per_sec * 1e9;
+        let u: f64 = self.rng.random_range(f64::MIN_POSITIVE..1.0);
+        (-(u.ln()) * mean_ns).min(1e18) as Nanos
+    }
+
+    fn fresh(&mut self) -> i64 {
+        let v = self.next_value;
+        self.next_value += 1;
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Stream, stream};
+
+    fn workload(config: WorkloadConfig) -> Workload {
+        Workload::new(config, stream(5, Stream::Workload)).unwrap()
+    }
+
+    #[test]
+    fn mix_weights_are_respected() {
+        let mut w = workload(WorkloadConfig {
+            mix: OpMix {
+                read: 3,
+                write: 1,
+                cas: 0,
+                append: 0,
+            },
+            keys: 4,
+            ..Default::default()
+        });
+        let ops: Vec<_> = (0..4000).map(|_| w.next_op()).collect();
+        let reads = ops.iter().filter(|(f, ..)| *f == OpFn::Read).count();
+        assert!((2800..3200).contains(&reads), "reads {reads}");
+        assert!(ops.iter().all(|(f, ..)| *f != OpFn::Cas));
+        assert!(ops.iter().all(|(_, k, _)| *k < 4));
+        assert!(ops.iter().any(|(_, k, _)| *k == 3));
+    }
+
+    #[test]
+    fn written_values_are_unique() {
+        let mut w = workload(WorkloadConfig {
+            mix: OpMix {
+                read: 0,
+                write: 1,
+                cas: 1,
+                append: 1,
+            },
+            ..Default::default()
+        });
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..500 {
+            let (_, _, v) = w.next_op();
+            let fresh = match v {
+                Value::Int(x) => x,
+                Value::List(pair) => match pair[1] {
+                    Value::Int(x) => x,
+                    _ => panic!("cas target not an int"),
+                },
+                other => panic!("unexpected {other:?}"),
+            };
+            assert!(seen.insert(fresh), "value {fresh} issued twice");
+        }
+    }
+
+    #[test]
+    fn think_time_matches_the_rate() {
+        let mut w = workload(WorkloadConfig {
+            clients: 4,
+            rate_per_sec: 100.0,
+            ..Default::default()
+        });
+        let n = 20_000;
+        let mean = (0..n).map(|_| w.think_time() as f64).sum::<f64>() / n as f64;
+        // 4 clients at 100 ops/s in all: each thinks 40 ms on average.
+        assert!((mean / 40e6 - 1.0).abs() < 0.05, "mean think time {mean}");
+    }
+
+    #[test]
+    fn window_and_op_limit_stop_the_workload() {
+        let mut w = workload(WorkloadConfig {
+            start_ns: 10,
+            stop_ns: Some(20),
+            ops_max: Some(2),
+            ..Default::default()
+        });
+        assert!(!w.may_start(5));
+        assert!(w.may_start(10));
+        assert!(!w.may_start(20));
+        w.next_op();
+        w.next_op();
+        assert!(!w.may_start(15));
+    }
+
+    #[test]
+    fn invalid_workloads_name_the_field() {
+        let e = WorkloadConfig {
+            clients: 0,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(e.field, "workload.clients");
+        let e = WorkloadConfig {
+            rate_per_sec: -1.0,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(e.field, "workload.rate_per_sec");
+        let e = WorkloadConfig {
+            mix: OpMix {
+                read: 0,
+                write: 0,
+                cas: 0,
+                append: 0,
+            },
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(e.field, "workload.mix");
+    }
+}
