@@ -1,1 +1,105 @@
-//! protocols
+//! # protocols: what runs inside dsim
+//!
+//! Each module is one protocol: its server and client processes (sim-core [`Process`]es), its
+//! options (including the known bugs it can be switched to), and the checks that judge a run
+//! beyond the client history's linearizability. The scenario runner only sees the
+//! [`Protocol`] trait.
+//!
+//! [`Process`]: sim_core::Process
+
+pub mod pingpong;
+pub mod register;
+
+use std::fmt::Debug;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sim_core::{ConfigError, Message, SimBuilder, Simulation};
+
+/// The shape of the cluster a scenario asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cluster {
+    /// Number of server nodes (ids `n0..`).
+    pub servers: u32,
+    /// Number of client nodes (ids after the servers).
+    pub clients: u32,
+}
+
+/// The verdict of one check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckResult {
+    /// The check's name, e.g. `linearizable` or `election-safety`.
+    pub name: String,
+    /// Whether it passed.
+    pub ok: bool,
+    /// What was found, for people.
+    pub detail: String,
+}
+
+impl CheckResult {
+    /// A passing check.
+    pub fn pass(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            ok: true,
+            detail: detail.into(),
+        }
+    }
+
+    /// A failing check.
+    pub fn fail(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            ok: false,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// A known bug a protocol can be switched to, for `dsim list`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BugInfo {
+    /// The name used in a scenario's `bugs` list.
+    pub name: &'static str,
+    /// What the mistake is and which real systems made it.
+    pub description: &'static str,
+}
+
+/// A protocol the scenario runner can run.
+pub trait Protocol {
+    /// The name used in scenario files.
+    const NAME: &'static str;
+    /// One line for `dsim list`.
+    const DESCRIPTION: &'static str;
+    /// The linearizability model its client history follows, if any (a checker model name).
+    const MODEL: Option<&'static str>;
+    /// Its messages.
+    type Msg: Message;
+    /// Its options as written in a scenario (`protocol.options`); unknown fields are errors.
+    type Options: DeserializeOwned + Default + Debug;
+
+    /// The bugs it can be switched to.
+    fn bugs() -> &'static [BugInfo] {
+        &[]
+    }
+
+    /// Adds the servers and then the clients to `builder`.
+    fn populate(
+        options: &Self::Options,
+        cluster: Cluster,
+        builder: &mut SimBuilder<Self::Msg>,
+    ) -> Result<(), ConfigError>;
+
+    /// Checks that look at the final state of the run (invariants checked during the run
+    /// arrive as violations instead).
+    fn end_checks(options: &Self::Options, sim: &Simulation<Self::Msg>) -> Vec<CheckResult> {
+        let _ = (options, sim);
+        Vec::new()
+    }
+
+    /// Protocol metrics for the summary, as `(name, value)`.
+    fn metrics(sim: &Simulation<Self::Msg>) -> Vec<(String, f64)> {
+        let _ = sim;
+        Vec::new()
+    }
+}

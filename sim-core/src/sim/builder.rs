@@ -57,6 +57,7 @@ pub struct SimBuilder<M: Message> {
 
 struct NodeSpec<M> {
     role: Role,
+    exempt: bool,
     clock: Option<ClockConfig>,
     factory: Factory<M>,
 }
@@ -75,6 +76,18 @@ impl<M: Message> SimBuilder<M> {
     /// Adds a server built by `factory` (called again on every crash-recovery restart).
     pub fn add_server(&mut self, factory: impl Fn(NodeId) -> BoxProcess<M> + 'static) -> NodeId {
         self.add(Role::Server, Box::new(factory))
+    }
+
+    /// Adds a server that the nemesis and partition patterns leave alone (a coordinator or
+    /// master whose failure a protocol assumes away; say so in its docs). Scheduled faults
+    /// can still target it by id.
+    pub fn add_exempt_server(
+        &mut self,
+        factory: impl Fn(NodeId) -> BoxProcess<M> + 'static,
+    ) -> NodeId {
+        let id = self.add(Role::Server, Box::new(factory));
+        self.nodes[id.index()].exempt = true;
+        id
     }
 
     /// Adds a client node; the workload drives it through [`crate::Process::on_client_op`].
@@ -124,8 +137,13 @@ impl<M: Message> SimBuilder<M> {
             .map(NodeId)
             .filter(|n| specs[n.index()].role == Role::Server)
             .collect();
+        let targets: Vec<NodeId> = servers
+            .iter()
+            .copied()
+            .filter(|n| !specs[n.index()].exempt)
+            .collect();
         let clients = specs.iter().filter(|s| s.role == Role::Client).count();
-        validate_faults(&config, count, &servers)?;
+        validate_faults(&config, count, &targets)?;
         let workload = match &config.workload {
             Some(w) => {
                 if w.clients as usize != clients {
@@ -197,6 +215,7 @@ impl<M: Message> SimBuilder<M> {
             queue: EventQueue::new(),
             nodes,
             servers,
+            targets,
             network,
             partition_rng: stream(seed, Stream::Partitions),
             nemesis,
@@ -223,6 +242,7 @@ impl<M: Message> SimBuilder<M> {
         let id = NodeId(self.nodes.len() as u32);
         self.nodes.push(NodeSpec {
             role,
+            exempt: false,
             clock: None,
             factory,
         });

@@ -47,7 +47,7 @@ impl<M: Message> Simulation<M> {
             }
             Fault::Partition(spec) => {
                 let nodes = self.nodes.len();
-                match Connectivity::from_spec(spec, nodes, &self.servers, &mut self.partition_rng) {
+                match Connectivity::from_spec(spec, nodes, &self.targets, &mut self.partition_rng) {
                     Ok(conn) => {
                         self.network.set_connectivity(conn);
                         true
@@ -75,13 +75,13 @@ impl<M: Message> Simulation<M> {
             return Ok(());
         };
         let down: Vec<NodeId> = self
-            .servers
+            .targets
             .iter()
             .copied()
             .filter(|s| self.nodes[s.index()].status != NodeStatus::Up)
             .collect();
         let partitioned = self.network.connectivity().is_partitioned();
-        let mv = nemesis.draw(&self.servers, &down, partitioned);
+        let mv = nemesis.draw(&self.targets, &down, partitioned);
         let next = nemesis.next_tick(self.now);
         if let Some(mv) = mv {
             if let Some((after_ns, undo)) = mv.undo {

@@ -162,6 +162,8 @@ pub struct Simulation<M: Message> {
     queue: EventQueue<Event<M>>,
     nodes: Vec<Node<M>>,
     servers: Vec<NodeId>,
+    /// Servers the nemesis and partition patterns may target.
+    targets: Vec<NodeId>,
     network: Network,
     partition_rng: SimRng,
     nemesis: Option<Nemesis>,
