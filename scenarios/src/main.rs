@@ -1,1 +1,38 @@
-fn main() {}
+//! `dsim`: run scenarios, check histories, list what is available.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod run_cmd;
+
+/// dsim — a deterministic simulator for distributed protocols.
+#[derive(Parser)]
+#[command(name = "dsim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one scenario file and judge it (exit 0 pass, 1 a check failed, 2 bad input).
+    Run(run_cmd::RunArgs),
+    /// List protocols, their bugs and the library scenarios.
+    List(run_cmd::ListArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Run(args) => run_cmd::run(&args),
+        Command::List(args) => run_cmd::list(&args),
+    }
+}

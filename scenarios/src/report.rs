@@ -1,0 +1,159 @@
+//! The result of one run: checks, statistics, metrics and the trace hash, as a JSON summary for
+//! machines and a short text for people.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use protocols::CheckResult;
+use serde::Serialize;
+use sim_core::{HistoryEvent, Stats, Violation};
+
+/// Everything a run produced that a caller may want.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The protocol run.
+    pub protocol: String,
+    /// The seed used.
+    pub seed: u64,
+    /// Whether every check passed.
+    pub ok: bool,
+    /// The rolling hash of the whole trace.
+    #[serde(serialize_with = "hex")]
+    pub trace_hash: u64,
+    /// Counters.
+    pub stats: Stats,
+    /// Wall-clock time the run took (measured outside the simulation).
+    pub wall_ns: u64,
+    /// Each check's verdict.
+    pub checks: Vec<CheckResult>,
+    /// Protocol metrics and client latency percentiles.
+    pub metrics: BTreeMap<String, f64>,
+    /// The first violations reported during the run.
+    pub violations: Vec<Violation>,
+    /// The client history.
+    #[serde(skip)]
+    pub history: Vec<HistoryEvent>,
+}
+
+fn hex<S: serde::Serializer>(hash: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{hash:016x}"))
+}
+
+/// The summary printed by `--json` and written to `summary.json`.
+#[derive(Serialize)]
+pub struct Summary<'a> {
+    scenario: &'a str,
+    protocol: &'a str,
+    seed: u64,
+    ok: bool,
+    trace_hash: String,
+    events: u64,
+    sim_ms: f64,
+    wall_ms: f64,
+    events_per_sec: f64,
+    sim_to_wall_ratio: f64,
+    checks: &'a [CheckResult],
+    metrics: &'a BTreeMap<String, f64>,
+    stats: &'a Stats,
+    violations: &'a [Violation],
+}
+
+impl RunReport {
+    /// The machine-readable summary.
+    pub fn summary(&self) -> Summary<'_> {
+        Summary {
+            scenario: &self.scenario,
+            protocol: &self.protocol,
+            seed: self.seed,
+            ok: self.ok,
+            trace_hash: format!("{:016x}", self.trace_hash),
+            events: self.stats.events,
+            sim_ms: self.stats.sim_time_ns as f64 / 1e6,
+            wall_ms: self.wall_ns as f64 / 1e6,
+            events_per_sec: self.stats.events_per_sec(self.wall_ns),
+            sim_to_wall_ratio: self.stats.sim_to_wall_ratio(self.wall_ns),
+            checks: &self.checks,
+            metrics: &self.metrics,
+            stats: &self.stats,
+            violations: &self.violations,
+        }
+    }
+
+    /// The human-readable summary.
+    pub fn to_text(&self) -> String {
+        let s = &self.stats;
+        let mut out = String::new();
+        let failed = self.checks.iter().filter(|c| !c.ok).count();
+        let verdict = if self.ok {
+            format!("PASS ({} checks passed)", self.checks.len())
+        } else {
+            format!("FAIL ({failed} of {} checks failed)", self.checks.len())
+        };
+        let _ = writeln!(
+            out,
+            "scenario  {} ({}, seed {})",
+            self.scenario, self.protocol, self.seed
+        );
+        let _ = writeln!(out, "result    {verdict}");
+        for c in &self.checks {
+            let mark = if c.ok { "ok  " } else { "FAIL" };
+            let _ = writeln!(out, "  {mark} {:<24} {}", c.name, c.detail);
+        }
+        let _ = writeln!(
+            out,
+            "run       {} events in {:.3} s wall: {:.2} M events/s; {:.1} s simulated ({:.0}x real time)",
+            s.events,
+            self.wall_ns as f64 / 1e9,
+            s.events_per_sec(self.wall_ns) / 1e6,
+            s.sim_time_ns as f64 / 1e9,
+            s.sim_to_wall_ratio(self.wall_ns),
+        );
+        let _ = writeln!(
+            out,
+            "messages  sent {} delivered {} dropped {} (loss {}, partition {}, node down {}) duplicated {}",
+            s.messages_sent,
+            s.messages_delivered,
+            s.messages_dropped(),
+            s.messages_dropped_loss,
+            s.messages_dropped_partition,
+            s.messages_dropped_node_down,
+            s.messages_duplicated,
+        );
+        if s.ops_invoked > 0 {
+            let m = |k: &str| self.metrics.get(k).copied().unwrap_or(f64::NAN);
+            let _ = writeln!(
+                out,
+                "ops       invoked {} ok {} fail {} info {}; latency ms p50 {:.2} p90 {:.2} p99 {:.2} max {:.2}",
+                s.ops_invoked,
+                s.ops_ok,
+                s.ops_fail,
+                s.ops_info,
+                m("latency_ms_p50"),
+                m("latency_ms_p90"),
+                m("latency_ms_p99"),
+                m("latency_ms_max"),
+            );
+        }
+        let other: Vec<String> = self
+            .metrics
+            .iter()
+            .filter(|(k, _)| !k.starts_with("latency_ms_"))
+            .map(|(k, v)| {
+                format!("{k} {v:.6}")
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_string()
+            })
+            .collect();
+        if !other.is_empty() {
+            let _ = writeln!(out, "metrics   {}", other.join(", "));
+        }
+        if s.faults_applied > 0 {
+            let _ = writeln!(out, "faults    {} applied", s.faults_applied);
+        }
+        let _ = writeln!(out, "trace     hash {:016x}", self.trace_hash);
+        out
+    }
+}

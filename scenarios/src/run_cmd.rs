@@ -1,0 +1,122 @@
+//! `dsim run` and `dsim list`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use scenarios::{RunError, RunOptions, Scenario, registry};
+
+/// Arguments of `dsim run`.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The scenario file.
+    file: PathBuf,
+    /// Seed (default: the scenario's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Print one JSON object instead of the human summary.
+    #[arg(long)]
+    json: bool,
+    /// Write history.jsonl, trace.jsonl, summary.json and scenario.json into this directory.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Run twice in lockstep and fail at the first event where the runs differ.
+    #[arg(long)]
+    verify_determinism: bool,
+}
+
+/// Arguments of `dsim list`.
+#[derive(clap::Args)]
+pub struct ListArgs {
+    /// Where the library scenarios live.
+    #[arg(long, default_value = "scenarios/library")]
+    library: PathBuf,
+}
+
+const EXIT_FAIL: u8 = 1;
+const EXIT_BAD_INPUT: u8 = 2;
+
+/// Runs `dsim run`.
+pub fn run(args: &RunArgs) -> ExitCode {
+    match run_inner(args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(EXIT_FAIL),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+fn run_inner(args: &RunArgs) -> Result<bool, RunError> {
+    let scenario = Scenario::from_file(&args.file)?;
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).map_err(|e| output_error(dir, &e))?;
+    }
+    let options = RunOptions {
+        seed: args.seed,
+        trace_path: args.out.as_ref().map(|d| d.join("trace.jsonl")),
+        verify_determinism: args.verify_determinism,
+    };
+    let report = scenarios::run(&scenario, &options)?;
+    let summary = serde_json::to_string_pretty(&report.summary()).unwrap_or_default();
+    if let Some(dir) = &args.out {
+        write(&dir.join("summary.json"), summary.as_bytes())?;
+        write(&dir.join("scenario.json"), scenario.text.as_bytes())?;
+        let mut history = String::new();
+        for event in &report.history {
+            history.push_str(&serde_json::to_string(event).unwrap_or_default());
+            history.push('\n');
+        }
+        write(&dir.join("history.jsonl"), history.as_bytes())?;
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report.summary()).unwrap_or_default()
+        );
+    } else {
+        print!("{}", report.to_text());
+        if !report.ok {
+            let seed = report.seed;
+            println!("reproduce: dsim run {} --seed {seed}", args.file.display());
+        }
+    }
+    Ok(report.ok)
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+    std::fs::write(path, bytes).map_err(|e| output_error(path, &e))
+}
+
+fn output_error(path: &Path, e: &std::io::Error) -> RunError {
+    RunError::Output {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Runs `dsim list`.
+pub fn list(args: &ListArgs) -> ExitCode {
+    println!("protocols:");
+    for p in registry::all() {
+        let model = p.model.map_or(String::new(), |m| format!(" [model: {m}]"));
+        println!("  {:<12} {}{model}", p.name, p.description);
+        for bug in p.bugs {
+            println!("      bug {:<28} {}", bug.name, bug.description);
+        }
+    }
+    println!("checks: linearizable, invariants");
+    println!("library ({}):", args.library.display());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&args.library)
+        .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "json"));
+    files.sort();
+    for file in files {
+        match Scenario::from_file(&file) {
+            Ok(s) => println!("  {:<28} {}", s.name, s.spec.description),
+            Err(e) => println!("  {:<28} INVALID: {e}", file.display()),
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,237 @@
+//! The runner: turns a scenario into a simulation of one protocol, runs it, and judges it. It is
+//! generic over the protocol; the registry picks the protocol by name.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use protocols::{CheckResult, Cluster, Protocol};
+use sim_core::{ConfigError, SimBuilder, SimConfig, SimError, Simulation};
+
+use crate::error::{RunError, ScenarioError};
+use crate::metrics;
+use crate::report::RunReport;
+use crate::scenario::{CheckName, Scenario};
+use crate::trace_file::{TraceFile, TraceFileSink};
+
+/// How to run a scenario.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// The seed; the scenario's own seed when `None`.
+    pub seed: Option<u64>,
+    /// Stream the trace to this JSON Lines file.
+    pub trace_path: Option<PathBuf>,
+    /// Run twice in lockstep and fail the `determinism` check at the first diverging event.
+    pub verify_determinism: bool,
+}
+
+/// Runs `scenario` as protocol `P`.
+pub(crate) fn run_with<P: Protocol>(
+    scenario: &Scenario,
+    options: &RunOptions,
+) -> Result<RunReport, RunError> {
+    let protocol_options = parse_options::<P>(scenario)?;
+    let seed = options.seed.unwrap_or(scenario.spec.seed);
+    let trace = match &options.trace_path {
+        Some(path) => Some(TraceFile::create(path).map_err(|e| RunError::Output {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?),
+        None => None,
+    };
+    let mut builder = builder::<P>(scenario, &protocol_options, seed)?;
+    if let Some(file) = &trace {
+        builder.trace_sink(Box::new(TraceFileSink(file.clone())));
+    }
+    let mut checks = Vec::new();
+    let started = Instant::now();
+    let (mut sim, outcome) = if options.verify_determinism {
+        builder.describe_events();
+        let mut twin = self::builder::<P>(scenario, &protocol_options, seed)?;
+        twin.describe_events();
+        let mut sim = build(scenario, builder)?;
+        let mut other = build(scenario, twin)?;
+        let (outcome, check) = lockstep(&mut sim, &mut other);
+        checks.push(check);
+        (sim, outcome)
+    } else {
+        let mut sim = build(scenario, builder)?;
+        let outcome = sim.run();
+        (sim, outcome)
+    };
+    let wall_ns = started.elapsed().as_nanos() as u64;
+    if let Err(e) = outcome {
+        checks.push(CheckResult::fail("run-completed", e.to_string()));
+    }
+    if let Some(file) = &trace {
+        file.borrow_mut().finish().map_err(|e| RunError::Output {
+            path: options
+                .trace_path
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string()),
+            message: e.to_string(),
+        })?;
+    }
+    checks.extend(judge::<P>(scenario, &protocol_options, &mut sim));
+    let mut metrics: BTreeMap<String, f64> =
+        metrics::client_metrics(sim.history().events(), sim.config());
+    metrics.extend(P::metrics(&sim));
+    Ok(RunReport {
+        scenario: scenario.name.clone(),
+        protocol: P::NAME.to_string(),
+        seed,
+        ok: checks.iter().all(|c| c.ok),
+        trace_hash: sim.trace_hash(),
+        stats: sim.stats().clone(),
+        wall_ns,
+        checks,
+        metrics,
+        violations: sim.violations().to_vec(),
+        history: sim.history().events().to_vec(),
+    })
+}
+
+/// Steps two identically built simulations side by side and stops at the first event where
+/// their trace hashes differ, naming both events.
+fn lockstep<M: sim_core::Message>(
+    a: &mut Simulation<M>,
+    b: &mut Simulation<M>,
+) -> (Result<(), SimError>, CheckResult) {
+    let mut events = 0u64;
+    loop {
+        let (step_a, step_b) = (a.step(), b.step());
+        let (more_a, more_b) = match (step_a, step_b) {
+            (Ok(x), Ok(y)) => (x, y),
+            (Err(e), _) | (_, Err(e)) => {
+                return (
+                    Err(e),
+                    CheckResult::pass(
+                        "determinism",
+                        format!("{events} events identical until the run stopped"),
+                    ),
+                );
+            }
+        };
+        if a.trace_hash() != b.trace_hash() || more_a != more_b {
+            let detail = format!(
+                "runs diverge at event {}: first run {} / second run {}",
+                events + 1,
+                a.last_event().unwrap_or("(end)"),
+                b.last_event().unwrap_or("(end)"),
+            );
+            return (Ok(()), CheckResult::fail("determinism", detail));
+        }
+        if !more_a {
+            let detail = format!(
+                "two runs agree on all {events} events (hash {:016x})",
+                a.trace_hash()
+            );
+            return (Ok(()), CheckResult::pass("determinism", detail));
+        }
+        events += 1;
+    }
+}
+
+fn parse_options<P: Protocol>(scenario: &Scenario) -> Result<P::Options, ScenarioError> {
+    let raw = &scenario.spec.protocol.options;
+    let value = if raw.is_null() {
+        serde_json::Value::Object(Default::default())
+    } else {
+        raw.clone()
+    };
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        let path = if inner == "." || inner.is_empty() {
+            "protocol.options".to_string()
+        } else {
+            format!("protocol.options.{inner}")
+        };
+        scenario.error(&path, &e.into_inner().to_string())
+    })
+}
+
+fn builder<P: Protocol>(
+    scenario: &Scenario,
+    options: &P::Options,
+    seed: u64,
+) -> Result<SimBuilder<P::Msg>, ScenarioError> {
+    let spec = &scenario.spec;
+    let config = SimConfig {
+        seed,
+        duration_ns: spec.duration_ns,
+        network: spec.network.clone(),
+        clock_skew: spec.clocks.skew,
+        faults: spec.faults.clone(),
+        nemesis: spec.nemesis.clone(),
+        workload: spec.workload.clone(),
+        limits: spec.limits,
+    };
+    let cluster = Cluster {
+        servers: spec.cluster.servers,
+        clients: spec.workload.as_ref().map_or(0, |w| w.clients),
+    };
+    let mut builder = SimBuilder::new(config);
+    P::populate(options, cluster, &mut builder).map_err(|e| config_error(scenario, &e))?;
+    for (i, clock) in spec.clocks.nodes.iter().enumerate() {
+        let config = sim_core::ClockConfig {
+            offset_ns: clock.offset_ns,
+            drift_ppm: clock.drift_ppm,
+        };
+        builder
+            .set_clock(clock.node, config)
+            .map_err(|e| scenario.error(&format!("clocks.nodes[{i}].node"), &e.message))?;
+    }
+    Ok(builder)
+}
+
+fn build<M: sim_core::Message>(
+    scenario: &Scenario,
+    builder: SimBuilder<M>,
+) -> Result<Simulation<M>, ScenarioError> {
+    builder.build().map_err(|e| match e {
+        SimError::Config(c) => config_error(scenario, &c),
+        other => scenario.error("", &other.to_string()),
+    })
+}
+
+fn config_error(scenario: &Scenario, e: &ConfigError) -> ScenarioError {
+    scenario.error(&e.field, &e.message)
+}
+
+/// Runs the checks the scenario asks for.
+fn judge<P: Protocol>(
+    scenario: &Scenario,
+    options: &P::Options,
+    sim: &mut Simulation<P::Msg>,
+) -> Vec<CheckResult> {
+    let mut results = Vec::new();
+    for check in scenario.checks(P::MODEL.is_some()) {
+        match check {
+            CheckName::Invariants => {
+                results.push(invariants(sim));
+                results.extend(P::end_checks(options, sim));
+            }
+            CheckName::Linearizable => {
+                results.push(crate::linearizable::check(P::MODEL, sim.history().events()))
+            }
+        }
+    }
+    results
+}
+
+fn invariants<M: sim_core::Message>(sim: &Simulation<M>) -> CheckResult {
+    let count = sim.stats().violations;
+    match sim.violations().first() {
+        None => CheckResult::pass("invariants", "no invariant violated during the run"),
+        Some(v) => CheckResult::fail(
+            "invariants",
+            format!(
+                "{count} violation(s); first at t={:.3}ms on {}: {}: {}",
+                v.time_ns as f64 / 1e6,
+                v.node,
+                v.check,
+                v.detail
+            ),
+        ),
+    }
+}

@@ -1,0 +1,217 @@
+//! The scenario file: one JSON document that says which protocol to run, on how many servers,
+//! over which network, with which clocks, faults, workload and checks. Every field has a
+//! default, unknown fields are errors, and every error names the file, the line and column, the
+//! field path and what would be right.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sim_core::{
+    ClockSkew, Limits, Nanos, NemesisConfig, NetworkConfig, NodeId, ScheduledFault, WorkloadConfig,
+};
+
+use crate::durations;
+use crate::error::ScenarioError;
+
+/// A scenario as written in its file (after `*_ns` strings became integers).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    /// What the scenario shows, for people and for `dsim list`.
+    #[serde(default)]
+    pub description: String,
+    /// The seed used when the command line gives none.
+    #[serde(default)]
+    pub seed: u64,
+    /// Simulated time to run (default 10 s).
+    #[serde(default = "default_duration")]
+    pub duration_ns: Nanos,
+    /// The protocol and its options.
+    pub protocol: ProtocolSection,
+    /// The cluster shape.
+    #[serde(default)]
+    pub cluster: ClusterSection,
+    /// The network model (default: 0.5–1.5 ms uniform latency, no loss).
+    #[serde(default)]
+    pub network: NetworkConfig,
+    /// Clock skew, drift and per-node clocks (default: perfect clocks).
+    #[serde(default)]
+    pub clocks: ClocksSection,
+    /// Faults at fixed times.
+    #[serde(default)]
+    pub faults: Vec<ScheduledFault>,
+    /// The random nemesis (default: none).
+    #[serde(default)]
+    pub nemesis: Option<NemesisConfig>,
+    /// The client workload (default: none).
+    #[serde(default)]
+    pub workload: Option<WorkloadConfig>,
+    /// Which checks judge the run (default: `invariants`, plus `linearizable` when the
+    /// protocol has a model and there is a workload).
+    #[serde(default)]
+    pub checks: Option<Vec<CheckName>>,
+    /// Bounds on the run's resources.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+fn default_duration() -> Nanos {
+    sim_core::secs(10)
+}
+
+/// `protocol`: which one and its options.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolSection {
+    /// A protocol name from `dsim list`.
+    pub name: String,
+    /// The protocol's own options, including `bugs`.
+    #[serde(default)]
+    pub options: serde_json::Value,
+}
+
+/// `cluster`: how many servers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSection {
+    /// Number of servers (clients come from `workload.clients`).
+    pub servers: u32,
+}
+
+impl Default for ClusterSection {
+    fn default() -> Self {
+        Self { servers: 3 }
+    }
+}
+
+/// `clocks`: random skew for all servers and explicit clocks for some nodes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClocksSection {
+    /// Random offset and drift for every server.
+    pub skew: Option<ClockSkew>,
+    /// Explicit clocks, overriding the skew.
+    pub nodes: Vec<NodeClock>,
+}
+
+/// One node's explicit clock.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeClock {
+    /// The node.
+    pub node: NodeId,
+    /// Local minus true time at the start.
+    #[serde(default)]
+    pub offset_ns: i64,
+    /// Drift in parts per million.
+    #[serde(default)]
+    pub drift_ppm: f64,
+}
+
+/// The checks a scenario can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckName {
+    /// The client history is linearizable under the protocol's model.
+    Linearizable,
+    /// No invariant violation during the run, and every end-of-run protocol check passes.
+    Invariants,
+}
+
+/// A loaded scenario: the parsed spec plus where it came from, for error messages.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The file (or other origin) it was read from.
+    pub origin: String,
+    /// A short name: the file stem.
+    pub name: String,
+    /// The source text, kept to point errors at lines and columns.
+    pub text: String,
+    /// The parsed content.
+    pub spec: ScenarioSpec,
+}
+
+/// Largest scenario file accepted; anything bigger is not a hand-written scenario.
+pub const SCENARIO_BYTES_MAX: u64 = 16 * 1024 * 1024;
+
+impl Scenario {
+    /// Reads and parses a scenario file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ScenarioError> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        let io_error = |e: std::io::Error| ScenarioError::io(&origin, &e.to_string());
+        let size = std::fs::metadata(path).map_err(io_error)?.len();
+        if size > SCENARIO_BYTES_MAX {
+            return Err(ScenarioError::io(
+                &origin,
+                &format!("file is {size} bytes; at most {SCENARIO_BYTES_MAX} are accepted"),
+            ));
+        }
+        let text = std::fs::read_to_string(path).map_err(io_error)?;
+        Self::parse(&text, &origin)
+    }
+
+    /// Parses scenario text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ScenarioError> {
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            ScenarioError::at(
+                origin,
+                Some((e.line(), e.column())),
+                "",
+                &syntax_message(&e),
+            )
+        })?;
+        durations::normalize(&mut value, &mut Vec::new())
+            .map_err(|(path, why)| ScenarioError::located(origin, text, &path, &why))?;
+        let spec: ScenarioSpec = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            ScenarioError::located(origin, text, &path, &e.into_inner().to_string())
+        })?;
+        let name = Path::new(origin)
+            .file_stem()
+            .map_or_else(|| origin.to_string(), |s| s.to_string_lossy().into_owned());
+        let scenario = Self {
+            origin: origin.to_string(),
+            name,
+            text: text.to_string(),
+            spec,
+        };
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    /// An error about the field at `path` of this scenario.
+    pub fn error(&self, path: &str, message: &str) -> ScenarioError {
+        ScenarioError::located(&self.origin, &self.text, path, message)
+    }
+
+    /// The checks to run: the listed ones, or the defaults.
+    pub fn checks(&self, has_model: bool) -> Vec<CheckName> {
+        match &self.spec.checks {
+            Some(list) => list.clone(),
+            None if has_model && self.spec.workload.is_some() => {
+                vec![CheckName::Linearizable, CheckName::Invariants]
+            }
+            None => vec![CheckName::Invariants],
+        }
+    }
+
+    fn validate(&self) -> Result<(), ScenarioError> {
+        if self.spec.duration_ns == 0 {
+            return Err(self.error("duration_ns", "must be positive, e.g. \"30s\""));
+        }
+        if self.spec.cluster.servers == 0 {
+            return Err(self.error("cluster.servers", "at least one server is needed"));
+        }
+        Ok(())
+    }
+}
+
+fn syntax_message(e: &serde_json::Error) -> String {
+    // serde_json appends " at line L column C"; the location is printed separately.
+    let text = e.to_string();
+    let message = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(m, _)| m);
+    format!("invalid JSON: {message}")
+}
