@@ -62,10 +62,11 @@ impl Scanner<'_> {
 
     fn note(&mut self, path: &[String]) {
         let depth = path.len();
-        if depth <= self.wanted.len() && path == &self.wanted[..depth] {
-            if self.best.is_none_or(|(d, _)| depth > d) {
-                self.best = Some((depth, self.pos));
-            }
+        if depth <= self.wanted.len()
+            && path == &self.wanted[..depth]
+            && self.best.is_none_or(|(d, _)| depth > d)
+        {
+            self.best = Some((depth, self.pos));
         }
     }
 
