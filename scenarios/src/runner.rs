@@ -91,44 +91,31 @@ pub(crate) fn run_with<P: Protocol>(
     })
 }
 
-/// Steps two identically built simulations side by side and stops at the first event where
-/// their trace hashes differ, naming both events.
+/// Runs two identical simulations in lockstep and turns the outcome into the `determinism` check.
 fn lockstep<M: sim_core::Message>(
     a: &mut Simulation<M>,
     b: &mut Simulation<M>,
 ) -> (Result<(), SimError>, CheckResult) {
-    let mut events = 0u64;
-    loop {
-        let (step_a, step_b) = (a.step(), b.step());
-        let (more_a, more_b) = match (step_a, step_b) {
-            (Ok(x), Ok(y)) => (x, y),
-            (Err(e), _) | (_, Err(e)) => {
-                return (
-                    Err(e),
-                    CheckResult::pass(
-                        "determinism",
-                        format!("{events} events identical until the run stopped"),
-                    ),
-                );
-            }
-        };
-        if a.trace_hash() != b.trace_hash() || more_a != more_b {
+    match sim_core::lockstep(a, b) {
+        Ok(None) => {
             let detail = format!(
-                "runs diverge at event {}: first run {} / second run {}",
-                events + 1,
-                a.last_event().unwrap_or("(end)"),
-                b.last_event().unwrap_or("(end)"),
-            );
-            return (Ok(()), CheckResult::fail("determinism", detail));
-        }
-        if !more_a {
-            let detail = format!(
-                "two runs agree on all {events} events (hash {:016x})",
+                "two runs agree on all {} events (hash {:016x})",
+                a.stats().events,
                 a.trace_hash()
             );
-            return (Ok(()), CheckResult::pass("determinism", detail));
+            (Ok(()), CheckResult::pass("determinism", detail))
         }
-        events += 1;
+        Ok(Some(d)) => {
+            let detail = format!(
+                "runs diverge at event {}: first run {} / second run {}",
+                d.event, d.first, d.second
+            );
+            (Ok(()), CheckResult::fail("determinism", detail))
+        }
+        Err(e) => (
+            Err(e),
+            CheckResult::pass("determinism", "runs agreed until the run stopped"),
+        ),
     }
 }
 

@@ -12,7 +12,7 @@
 //! - [`fault`]: crash-stop, crash-recovery, pauses, clock faults, partitions; schedule and nemesis.
 //! - [`workload`], [`history`]: clients driven by a generator and the Jepsen-style history.
 //! - [`trace`], [`stats`]: the rolling trace hash, trace sinks and counters.
-//! - [`sim`]: the [`Simulation`] and its [`SimBuilder`].
+//! - [`sim`]: the [`Simulation`] and its [`SimBuilder`]; [`lockstep`]: determinism verification.
 //!
 //! Inside a run there is no host time, no threads, no unseeded randomness and no iteration
 //! over hash maps.
@@ -23,6 +23,7 @@ pub mod error;
 pub mod fault;
 pub mod history;
 pub mod latency;
+pub mod lockstep;
 pub mod network;
 pub mod partition;
 pub mod process;
@@ -41,6 +42,7 @@ pub use error::{ConfigError, SimError};
 pub use fault::{Fault, NemesisConfig, NemesisKind, ScheduledFault};
 pub use history::{EventType, History, HistoryEvent, OpFn, Outcome, Value};
 pub use latency::LatencyDist;
+pub use lockstep::{Divergence, lockstep};
 pub use network::{LinkConfig, LinkOverride, NetworkConfig};
 pub use partition::PartitionSpec;
 pub use process::{BoxProcess, ClientOp, Ctx, Factory, Message, NodeId, OpId, Process, TimerId};

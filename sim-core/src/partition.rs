@@ -242,3 +242,126 @@ impl Builder {
         self.conn
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Stream, stream};
+
+    fn ids(n: u32) -> Vec<NodeId> {
+        (0..n).map(NodeId).collect()
+    }
+
+    fn build(spec: PartitionSpec, nodes: usize, servers: u32) -> Connectivity {
+        Connectivity::from_spec(
+            &spec,
+            nodes,
+            &ids(servers),
+            &mut stream(3, Stream::Partitions),
+        )
+        .unwrap()
+    }
+
+    /// How many servers `a` can reach, itself included.
+    fn reach(c: &Connectivity, a: u32, servers: u32) -> usize {
+        (0..servers)
+            .filter(|b| c.allows(NodeId(a), NodeId(*b)))
+            .count()
+    }
+
+    #[test]
+    fn full_connectivity_allows_everything() {
+        let c = Connectivity::full(4);
+        assert!(!c.is_partitioned());
+        assert!(c.allows(NodeId(0), NodeId(3)));
+    }
+
+    #[test]
+    fn isolate_cuts_one_node_both_ways() {
+        let c = build(
+            PartitionSpec::Isolate {
+                node: Some(NodeId(2)),
+            },
+            5,
+            5,
+        );
+        assert!(c.is_partitioned());
+        for other in [0, 1, 3, 4] {
+            assert!(!c.allows(NodeId(2), NodeId(other)));
+            assert!(!c.allows(NodeId(other), NodeId(2)));
+        }
+        assert!(c.allows(NodeId(0), NodeId(4)));
+    }
+
+    #[test]
+    fn halves_split_into_a_minority_and_a_majority() {
+        let c = build(PartitionSpec::Halves, 5, 5);
+        let mut sizes: Vec<usize> = (0..5).map(|a| reach(&c, a, 5)).collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, [2, 2, 3, 3, 3]);
+    }
+
+    #[test]
+    fn majority_ring_gives_everyone_a_different_majority() {
+        let c = build(PartitionSpec::MajorityRing, 5, 5);
+        let mut views = Vec::new();
+        for a in 0..5 {
+            assert_eq!(reach(&c, a, 5), 3, "node {a} should see exactly a majority");
+            let view: Vec<u32> = (0..5).filter(|b| c.allows(NodeId(a), NodeId(*b))).collect();
+            views.push(view);
+        }
+        views.sort();
+        views.dedup();
+        assert_eq!(views.len(), 5, "no two nodes share a majority");
+    }
+
+    #[test]
+    fn bridge_connects_two_halves_through_one_node() {
+        let c = build(PartitionSpec::Bridge, 5, 5);
+        let reaches: Vec<usize> = (0..5).map(|a| reach(&c, a, 5)).collect();
+        let bridges = reaches.iter().filter(|r| **r == 5).count();
+        assert_eq!(bridges, 1, "exactly one node sees everyone: {reaches:?}");
+        assert_eq!(reaches.iter().filter(|r| **r == 3).count(), 4);
+    }
+
+    #[test]
+    fn groups_leave_unlisted_nodes_unrestricted() {
+        let spec = PartitionSpec::Groups {
+            groups: vec![vec![NodeId(0), NodeId(1)], vec![NodeId(2)]],
+        };
+        let c = build(spec, 4, 3);
+        assert!(c.allows(NodeId(0), NodeId(1)));
+        assert!(!c.allows(NodeId(0), NodeId(2)));
+        // n3 (a client, in no group) still talks to everyone.
+        assert!(c.allows(NodeId(3), NodeId(2)) && c.allows(NodeId(0), NodeId(3)));
+        assert!(c.describe().contains("g0=[n0 n1]"), "{}", c.describe());
+    }
+
+    #[test]
+    fn one_way_cuts_only_from_to() {
+        let spec = PartitionSpec::OneWay {
+            from: vec![NodeId(0)],
+            to: vec![NodeId(1), NodeId(2)],
+        };
+        let c = build(spec, 4, 4);
+        assert!(!c.allows(NodeId(0), NodeId(1)));
+        assert!(c.allows(NodeId(1), NodeId(0)));
+        assert!(c.allows(NodeId(0), NodeId(3)));
+        assert!(c.allows(NodeId(3), NodeId(1)));
+    }
+
+    #[test]
+    fn bad_groups_are_rejected() {
+        let mut rng = stream(1, Stream::Partitions);
+        let twice = PartitionSpec::Groups {
+            groups: vec![vec![NodeId(0)], vec![NodeId(0)]],
+        };
+        assert!(Connectivity::from_spec(&twice, 3, &ids(3), &mut rng).is_err());
+        let unknown = PartitionSpec::Groups {
+            groups: vec![vec![NodeId(9)]],
+        };
+        let e = Connectivity::from_spec(&unknown, 3, &ids(3), &mut rng).unwrap_err();
+        assert!(e.message.contains("n9"), "{e}");
+        assert!(Connectivity::from_spec(&PartitionSpec::Bridge, 2, &ids(2), &mut rng).is_err());
+    }
+}

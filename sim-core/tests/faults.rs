@@ -1,0 +1,422 @@
+//! Clocks, timers, storage and faults end to end: timers follow local clocks, crashes lose
+//! unsynced writes and volatile state, pauses hold events back, the nemesis stays in bounds.
+
+mod common;
+
+use common::{Bouncer, Log, Probe, Seen};
+use sim_core::{
+    ClockConfig, Fault, LatencyDist, Limits, LinkConfig, NemesisConfig, NemesisKind, NetworkConfig,
+    NodeId, NodeStatus, ScheduledFault, SimBuilder, SimConfig, SimError, ms, secs,
+};
+
+fn at(t: u64, fault: Fault) -> ScheduledFault {
+    ScheduledFault { at_ns: t, fault }
+}
+
+fn constant_network(latency_ns: u64) -> NetworkConfig {
+    NetworkConfig {
+        default: LinkConfig {
+            latency: LatencyDist::Constant { ns: latency_ns },
+            ..Default::default()
+        },
+        links: vec![],
+    }
+}
+
+fn timers_seen(log: &Log) -> Vec<(u64, u64)> {
+    log.borrow()
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Timer { tag, local, .. } => Some((*tag, *local)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One probe node with a given clock and timers; returns (sim, log).
+fn timed(
+    clock: ClockConfig,
+    timers: Vec<(u64, u64)>,
+    faults: Vec<ScheduledFault>,
+) -> (sim_core::Simulation<u64>, Log) {
+    let log = Log::default();
+    let mut b = SimBuilder::new(SimConfig {
+        seed: 1,
+        duration_ns: secs(10),
+        faults,
+        ..Default::default()
+    });
+    let n = b.add_server({
+        let log = log.clone();
+        move |_| {
+            Box::new(Probe {
+                log: log.clone(),
+                timers: timers.clone(),
+                cancel_tag: Some(99),
+                ..Default::default()
+            })
+        }
+    });
+    b.set_clock(n, clock).unwrap();
+    let mut sim = b.build().unwrap();
+    sim.run().unwrap();
+    (sim, log)
+}
+
+#[test]
+fn timers_fire_by_local_time_under_drift() {
+    // A clock running 25% fast reaches "1 s later" after 0.8 true seconds.
+    let (sim, log) = timed(
+        ClockConfig {
+            offset_ns: 0,
+            drift_ppm: 250_000.0,
+        },
+        vec![(secs(1), 1)],
+        vec![],
+    );
+    let seen = timers_seen(&log);
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].1, secs(1), "fires when the local clock reads 1 s");
+    assert_eq!(sim.stats().timers_fired, 1);
+    // Check the true firing time through the trace-free path: a second run that stops at 0.79 s.
+    let log2 = Log::default();
+    let mut b = SimBuilder::new(SimConfig {
+        seed: 1,
+        duration_ns: ms(790),
+        ..Default::default()
+    });
+    let n = b.add_server({
+        let log = log2.clone();
+        move |_| {
+            Box::new(Probe {
+                log: log.clone(),
+                timers: vec![(secs(1), 1)],
+                ..Default::default()
+            })
+        }
+    });
+    b.set_clock(
+        n,
+        ClockConfig {
+            offset_ns: 0,
+            drift_ppm: 250_000.0,
+        },
+    )
+    .unwrap();
+    let mut sim = b.build().unwrap();
+    sim.run().unwrap();
+    assert!(
+        timers_seen(&log2).is_empty(),
+        "not yet fired at 0.79 s true time"
+    );
+}
+
+#[test]
+fn a_forward_jump_fires_pending_timers_early_and_a_backward_jump_delays_them() {
+    let (_, log) = timed(
+        ClockConfig::default(),
+        vec![(secs(5), 1)],
+        vec![at(
+            secs(1),
+            Fault::ClockJump {
+                node: NodeId(0),
+                delta_ns: secs(10) as i64,
+            },
+        )],
+    );
+    let seen = timers_seen(&log);
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].1,
+        secs(11),
+        "fired at the jump, when local time read 11 s"
+    );
+
+    let (_, log) = timed(
+        ClockConfig::default(),
+        vec![(secs(5), 1)],
+        vec![at(
+            secs(1),
+            Fault::ClockJump {
+                node: NodeId(0),
+                delta_ns: -(secs(6) as i64),
+            },
+        )],
+    );
+    assert!(
+        timers_seen(&log).is_empty(),
+        "local 5 s is now reached only at true 11 s, after the run"
+    );
+}
+
+#[test]
+fn offsets_shift_the_local_reading_but_not_true_time() {
+    let (_, log) = timed(
+        ClockConfig {
+            offset_ns: secs(100) as i64,
+            drift_ppm: 0.0,
+        },
+        vec![(secs(2), 1)],
+        vec![],
+    );
+    assert_eq!(timers_seen(&log), [(1, secs(102))]);
+    match log.borrow()[0] {
+        Seen::Started { local, .. } => assert_eq!(local, secs(100)),
+        ref other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn cancelled_timers_do_not_fire() {
+    let (sim, log) = timed(
+        ClockConfig::default(),
+        vec![(secs(1), 1), (secs(2), 99), (secs(3), 3)],
+        vec![],
+    );
+    assert_eq!(
+        timers_seen(&log).iter().map(|t| t.0).collect::<Vec<_>>(),
+        [1, 3]
+    );
+    assert_eq!(sim.stats().timers_skipped, 1);
+}
+
+/// Writes `value` (synced or not), crashes at 1 s, restarts at 2 s; returns what the restarted
+/// process found in storage.
+fn restart_after_write(sync: bool) -> Option<Vec<u8>> {
+    let log = Log::default();
+    let faults = vec![
+        at(secs(1), Fault::Crash { node: NodeId(0) }),
+        at(secs(2), Fault::Restart { node: NodeId(0) }),
+    ];
+    let mut b = SimBuilder::new(SimConfig {
+        seed: 1,
+        duration_ns: secs(3),
+        faults,
+        ..Default::default()
+    });
+    b.add_server({
+        let log = log.clone();
+        move |_| {
+            Box::new(Probe {
+                log: log.clone(),
+                write: Some((b"v".to_vec(), sync)),
+                ..Default::default()
+            })
+        }
+    });
+    let mut sim = b.build().unwrap();
+    sim.run().unwrap();
+    let starts: Vec<Option<Vec<u8>>> = log
+        .borrow()
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Started { restored, .. } => Some(restored.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(starts.len(), 2, "started, then restarted from the factory");
+    assert_eq!(starts[0], None);
+    starts[1].clone()
+}
+
+#[test]
+fn a_crash_keeps_synced_writes_and_loses_the_rest() {
+    assert_eq!(restart_after_write(true), Some(b"v".to_vec()));
+    assert_eq!(restart_after_write(false), None);
+}
+
+#[test]
+fn messages_to_a_crashed_node_are_dropped_and_crash_stop_is_permanent() {
+    let log = Log::default();
+    let mut b = SimBuilder::new(SimConfig {
+        seed: 1,
+        duration_ns: secs(2),
+        network: constant_network(ms(10)),
+        faults: vec![at(ms(5), Fault::Crash { node: NodeId(1) })],
+        ..Default::default()
+    });
+    b.add_server(|_| {
+        Box::new(Probe {
+            sends: vec![(NodeId(1), 1), (NodeId(1), 2)],
+            ..Default::default()
+        })
+    });
+    b.add_server({
+        let log = log.clone();
+        move |_| {
+            Box::new(Probe {
+                log: log.clone(),
+                ..Default::default()
+            })
+        }
+    });
+    let mut sim = b.build().unwrap();
+    sim.run().unwrap();
+    assert_eq!(sim.stats().messages_dropped_node_down, 2);
+    assert_eq!(sim.status(NodeId(1)), Some(NodeStatus::Crashed));
+    assert!(
+        !log.borrow()
+            .iter()
+            .any(|s| matches!(s, Seen::Message { .. }))
+    );
+}
+
+#[test]
+fn a_paused_node_receives_its_messages_and_timers_after_resuming() {
+    let log = Log::default();
+    let faults = vec![
+        at(ms(1), Fault::Pause { node: NodeId(1) }),
+        at(secs(3), Fault::Resume { node: NodeId(1) }),
+    ];
+    let mut b = SimBuilder::new(SimConfig {
+        seed: 1,
+        duration_ns: secs(5),
+        network: constant_network(ms(10)),
+        faults,
+        ..Default::default()
+    });
+    b.add_server(|_| {
+        Box::new(Probe {
+            sends: vec![(NodeId(1), 1), (NodeId(1), 2)],
+            ..Default::default()
+        })
+    });
+    b.add_server({
+        let log = log.clone();
+        move |_| {
+            Box::new(Probe {
+                log: log.clone(),
+                timers: vec![(secs(1), 7)],
+                ..Default::default()
+            })
+        }
+    });
+    let mut sim = b.build().unwrap();
+    sim.run().unwrap();
+    let after_start: Vec<Seen> = log.borrow()[1..].to_vec();
+    assert_eq!(after_start.len(), 3, "{after_start:?}");
+    for seen in &after_start {
+        let local = match seen {
+            Seen::Message { local, .. } | Seen::Timer { local, .. } => *local,
+            Seen::Started { .. } => panic!("no restart expected"),
+        };
+        assert_eq!(local, secs(3), "everything waits for the resume: {seen:?}");
+    }
+    // Messages keep their order through the pause.
+    let msgs: Vec<u64> = after_start
+        .iter()
+        .filter_map(|s| {
+            if let Seen::Message { msg, .. } = s {
+                Some(*msg)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(msgs, [1, 2]);
+}
+
+#[test]
+fn faults_naming_unknown_nodes_are_rejected() {
+    let mut b: SimBuilder<u64> = SimBuilder::new(SimConfig {
+        duration_ns: secs(1),
+        faults: vec![at(0, Fault::Crash { node: NodeId(5) })],
+        ..Default::default()
+    });
+    b.add_server(|_| Box::new(Probe::default()));
+    let err = b.build().err().unwrap().to_string();
+    assert!(
+        err.contains("faults[0].fault.node") && err.contains("n5"),
+        "{err}"
+    );
+}
+
+fn nemesis_run(seed: u64, kinds: Vec<NemesisKind>) -> sim_core::Simulation<u64> {
+    let nemesis = NemesisConfig {
+        kinds,
+        interval_ns_mean: ms(500),
+        duration_ns_min: ms(100),
+        duration_ns_max: ms(800),
+        ..Default::default()
+    };
+    let mut b = SimBuilder::new(SimConfig {
+        seed,
+        duration_ns: secs(30),
+        nemesis: Some(nemesis),
+        ..Default::default()
+    });
+    for _ in 0..5 {
+        b.add_server(|_| Box::new(Bouncer { nodes: 5, serve: 2 }));
+    }
+    let mut sim = b.build().unwrap();
+    sim.run().unwrap();
+    sim
+}
+
+#[test]
+fn the_nemesis_injects_faults_and_never_downs_a_majority() {
+    let sim = nemesis_run(
+        4,
+        vec![
+            NemesisKind::CrashRecover,
+            NemesisKind::Pause,
+            NemesisKind::Partition,
+            NemesisKind::ClockJump,
+        ],
+    );
+    let s = sim.stats();
+    assert!(
+        s.faults_applied > 40,
+        "about 60 starts plus their undos expected, got {}",
+        s.faults_applied
+    );
+    assert!(
+        s.messages_dropped_partition > 0 && s.messages_dropped_node_down > 0,
+        "{s:?}"
+    );
+    let down = sim
+        .servers()
+        .iter()
+        .filter(|n| sim.status(**n) != Some(NodeStatus::Up))
+        .count();
+    assert!(down <= 2);
+}
+
+#[test]
+fn the_crash_stop_nemesis_leaves_at_most_a_minority_crashed() {
+    let sim = nemesis_run(9, vec![NemesisKind::CrashStop]);
+    let crashed = sim
+        .servers()
+        .iter()
+        .filter(|n| sim.status(**n) == Some(NodeStatus::Crashed))
+        .count();
+    assert_eq!(
+        crashed, 2,
+        "a 5-node cluster ends with exactly its tolerance crashed"
+    );
+}
+
+#[test]
+fn queue_limit_stops_a_message_storm_with_an_error() {
+    let limits = Limits {
+        queue_len_max: 50,
+        ..Default::default()
+    };
+    let mut b = SimBuilder::new(SimConfig {
+        seed: 1,
+        duration_ns: secs(1),
+        limits,
+        ..Default::default()
+    });
+    b.add_server(|_| {
+        Box::new(Bouncer {
+            nodes: 1,
+            serve: 100,
+        })
+    });
+    let mut sim = b.build().unwrap();
+    match sim.run() {
+        Err(SimError::LimitReached { limit, .. }) => assert_eq!(limit, "queue_len_max"),
+        other => panic!("expected the queue limit, got {other:?}"),
+    }
+}
