@@ -55,6 +55,11 @@ impl Clock {
     /// The local reading at true time `true_ns`.
     #[inline]
     pub fn local(&self, true_ns: Nanos) -> Nanos {
+        if self.drift_ppb == 0 {
+            // The common case: no 128-bit multiply and divide on every event.
+            let local = i128::from(true_ns) + self.offset_ns;
+            return local.clamp(0, i128::from(u64::MAX)) as Nanos;
+        }
         let t = i128::from(true_ns);
         let local = t + self.offset_ns + t * self.drift_ppb / 1_000_000_000;
         local.clamp(0, i128::from(u64::MAX)) as Nanos

@@ -261,7 +261,7 @@ impl<M: Message> Simulation<M> {
             )?;
         }
         for scheduled in self.config.faults.clone() {
-            self.push(scheduled.at_ns, Event::Fault(scheduled.fault))?;
+            self.push(scheduled.at_ns, Event::Fault(Box::new(scheduled.fault)))?;
         }
         if let Some(nemesis) = self.nemesis.as_mut() {
             let first = nemesis.first_tick();

@@ -81,7 +81,8 @@ enum Event<M> {
         id: TimerId,
         epoch: u32,
     },
-    Fault(Fault),
+    /// Boxed: faults are rare and large, and every queue entry is as big as its largest variant.
+    Fault(Box<Fault>),
     NemesisTick,
     ClientNext {
         node: NodeId,
