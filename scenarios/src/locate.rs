@@ -154,7 +154,7 @@ mod tests {
     #[test]
     fn finds_nested_paths() {
         assert_eq!(locate(TEXT, "a"), Some((2, 8)));
-        assert_eq!(locate(TEXT, "faults[1].fault.node"), Some((5, 34)));
+        assert_eq!(locate(TEXT, "faults[1].fault.node"), Some((5, 36)));
         assert_eq!(locate(TEXT, "faults[0].at_ns"), Some((4, 15)));
     }
 

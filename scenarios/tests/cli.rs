@@ -1,0 +1,176 @@
+//! The `dsim` binary as a user meets it: exit codes, JSON output, artefacts, determinism across
+//! processes, and clear errors for bad scenario files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn library(name: &str) -> PathBuf {
+    root().join("scenarios/library").join(name)
+}
+
+fn dsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dsim")).args(args).current_dir(root()).output().expect("dsim runs")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn register() -> String {
+    library("register.json").display().to_string()
+}
+
+#[test]
+fn a_passing_run_exits_zero_and_prints_a_summary() {
+    let out = dsim(&["run", &register()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("PASS") && text.contains("linearizable") && text.contains("events/s"), "{text}");
+}
+
+#[test]
+fn json_output_has_the_documented_fields() {
+    let out = dsim(&["run", &register(), "--seed", "3", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    for field in ["seed", "trace_hash", "events", "sim_ms", "wall_ms", "events_per_sec", "checks", "ok"] {
+        assert!(v.get(field).is_some(), "missing {field} in {v}");
+    }
+    assert_eq!(v["seed"], 3);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["sim_ms"], 20_000.0);
+    let checks = v["checks"].as_array().unwrap();
+    assert!(checks.iter().any(|c| c["name"] == "linearizable" && c["ok"] == true));
+    assert!(v["events"].as_u64().unwrap() > 1000);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_trace_hash_in_separate_processes() {
+    let a = json(&dsim(&["run", &register(), "--seed", "11", "--json"]));
+    let b = json(&dsim(&["run", &register(), "--seed", "11", "--json"]));
+    let c = json(&dsim(&["run", &register(), "--seed", "12", "--json"]));
+    assert_eq!(a["trace_hash"], b["trace_hash"]);
+    assert_eq!(a["events"], b["events"]);
+    assert_ne!(a["trace_hash"], c["trace_hash"]);
+}
+
+#[test]
+fn verify_determinism_runs_twice_and_reports_agreement() {
+    let out = dsim(&["run", &register(), "--verify-determinism", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    let check = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "determinism").cloned().unwrap();
+    assert_eq!(check["ok"], true, "{check}");
+}
+
+#[test]
+fn out_dir_gets_history_trace_summary_and_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dsim(&["run", &register(), "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let history = std::fs::read_to_string(dir.path().join("history.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(history.lines().next().unwrap()).unwrap();
+    for field in ["process", "type", "f", "key", "value", "time"] {
+        assert!(first.get(field).is_some(), "history line lacks {field}: {first}");
+    }
+    let trace = std::fs::read_to_string(dir.path().join("trace.jsonl")).unwrap();
+    let events: Vec<serde_json::Value> = trace.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(events.iter().any(|e| e["event"] == "deliver"));
+    assert!(events.iter().any(|e| e["event"] == "fault" && e["fault"]["kind"] == "crash"));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["ok"], true);
+    assert!(dir.path().join("scenario.json").exists());
+}
+
+/// Writes `text` to a temporary scenario file and runs it.
+fn run_text(text: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.json");
+    std::fs::write(&path, text).unwrap();
+    let out = dsim(&["run", path.to_str().unwrap()]);
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+const GOOD: &str = r#"{
+  "duration_ns": "1s",
+  "protocol": { "name": "register" },
+  "cluster": { "servers": 1 },
+  "network": { "loss": 0.0 },
+  "workload": { "clients": 2 }
+}"#;
+
+#[test]
+fn a_minimal_file_runs() {
+    let (code, err) = run_text(GOOD);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn malformed_json_is_rejected_with_line_and_column() {
+    let (code, err) = run_text("{\n  \"duration_ns\": \"1s\",\n  \"protocol\": { \"name\": \"register\" \n}");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("bad.json:4:"), "{err}");
+    assert!(err.contains("invalid JSON"), "{err}");
+}
+
+#[test]
+fn a_misspelt_field_is_named_with_a_suggestion() {
+    let (code, err) = run_text(&GOOD.replace("\"loss\"", "\"los\""));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("bad.json:5:"), "{err}");
+    assert!(err.contains("unknown field `los`") && err.contains("did you mean `loss`?"), "{err}");
+}
+
+#[test]
+fn a_bad_value_names_the_field_path() {
+    let (code, err) = run_text(&GOOD.replace("\"loss\": 0.0", "\"loss\": 1.5"));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("network.loss") && err.contains("between 0 and 1"), "{err}");
+    let (code, err) = run_text(&GOOD.replace("\"1s\"", "\"1 fortnight\""));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("bad.json:2:") && err.contains("duration_ns") && err.contains("unknown unit"), "{err}");
+}
+
+#[test]
+fn an_unknown_protocol_or_bug_is_rejected_with_the_allowed_names() {
+    let (code, err) = run_text(&GOOD.replace("\"name\": \"register\"", "\"name\": \"registr\""));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("protocol.name") && err.contains("did you mean `register`?"), "{err}");
+    let with_bug = GOOD.replace("{ \"name\": \"register\" }", "{ \"name\": \"register\", \"options\": { \"bugs\": [\"no_dedupe\"] } }");
+    let (code, err) = run_text(&with_bug);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("protocol.options.bugs") && err.contains("did you mean `no_dedup`?"), "{err}");
+}
+
+#[test]
+fn semantic_errors_point_at_their_field() {
+    let faulty = GOOD.replace("\"workload\"", "\"faults\": [{\"at_ns\": 0, \"fault\": {\"kind\": \"crash\", \"node\": 7}}],\n  \"workload\"");
+    let (code, err) = run_text(&faulty);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("faults[0].fault.node") && err.contains("n7"), "{err}");
+    let (code, err) = run_text(&GOOD.replace("\"servers\": 1", "\"servers\": 2"));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("cluster.servers"), "{err}");
+}
+
+#[test]
+fn a_missing_file_or_bad_flag_exits_two() {
+    let out = dsim(&["run", "does/not/exist.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does/not/exist.json"));
+    assert_eq!(dsim(&["run", &register(), "--seed", "banana"]).status.code(), Some(2));
+}
+
+#[test]
+fn list_shows_protocols_bugs_and_the_library() {
+    let out = dsim(&["list"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text.contains("register") && text.contains("no_dedup"), "{text}");
+    assert!(text.contains("pingpong") && !text.contains("INVALID"), "{text}");
+}
