@@ -17,14 +17,32 @@ const IN_FLIGHT: u32 = 100;
 const SIM_SECONDS: u64 = 10;
 
 fn engine_pingpong() -> u64 {
-    let network = NetworkConfig {
-        default: LinkConfig { latency: LatencyDist::Uniform { min_ns: 1_000_000, max_ns: 10_000_000 }, ..Default::default() },
-        links: vec![],
+    let network = NetworkConfig::uniform(LinkConfig {
+        latency: LatencyDist::Uniform {
+            min_ns: 1_000_000,
+            max_ns: 10_000_000,
+        },
+        ..Default::default()
+    });
+    let config = SimConfig {
+        seed: 1,
+        duration_ns: secs(SIM_SECONDS),
+        network,
+        ..Default::default()
     };
-    let config = SimConfig { seed: 1, duration_ns: secs(SIM_SECONDS), network, ..Default::default() };
     let mut builder = SimBuilder::new(config);
-    let cluster = protocols::Cluster { servers: NODES, clients: 0 };
-    PingPong::populate(&PingPongOptions { in_flight: IN_FLIGHT }, cluster, &mut builder).expect("valid");
+    let cluster = protocols::Cluster {
+        servers: NODES,
+        clients: 0,
+    };
+    PingPong::populate(
+        &PingPongOptions {
+            in_flight: IN_FLIGHT,
+        },
+        cluster,
+        &mut builder,
+    )
+    .expect("valid");
     let mut sim = builder.build().expect("valid");
     sim.run().expect("no limit is reached");
     sim.stats().events

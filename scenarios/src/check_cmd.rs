@@ -55,7 +55,10 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     for file in &files {
         let html = args.html.as_ref().map(|out| {
             if is_dir {
-                let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 out.join(format!("{name}.html"))
             } else {
                 out.clone()
@@ -75,18 +78,24 @@ pub fn check_file(file: &Path, args: &CheckArgs, html: Option<&Path>) -> u8 {
         Err(err) => return bad_input(file, args.json, &err.to_string()),
     };
     let read_ms = read_start.elapsed().as_secs_f64() * 1e3;
-    let spec = ModelSpec { kind: args.model, initial: args.initial.clone() };
+    let spec = ModelSpec {
+        kind: args.model,
+        initial: args.initial.clone(),
+    };
     let mut options = CheckOptions::default();
-    options.limits.timeout = args.timeout.filter(|t| t.is_finite() && *t >= 0.0).map(Duration::from_secs_f64);
+    options.limits.timeout = args
+        .timeout
+        .filter(|t| t.is_finite() && *t >= 0.0)
+        .map(Duration::from_secs_f64);
     let report = match checker::check_history(&history, &spec, &options) {
         Ok(report) => report,
         Err(err) => return bad_input(file, args.json, &err.to_string()),
     };
-    if let Some(out) = html {
-        if let Err(message) = write_html(out, file, &history, &report) {
-            eprintln!("{message}");
-            return EXIT_BAD_INPUT;
-        }
+    if let Some(out) = html
+        && let Err(message) = write_html(out, file, &history, &report)
+    {
+        eprintln!("{message}");
+        return EXIT_BAD_INPUT;
     }
     if args.json {
         println!("{}", json_line(file, read_ms, &report));
@@ -120,12 +129,20 @@ fn worse(a: u8, b: u8) -> u8 {
 fn files_of(path: &Path) -> Result<Vec<PathBuf>, String> {
     if !path.is_dir() {
         if !path.exists() {
-            return Err(format!("{}: no such file or directory; expected a history file or a directory", path.display()));
+            return Err(format!(
+                "{}: no such file or directory; expected a history file or a directory",
+                path.display()
+            ));
         }
         return Ok(vec![path.to_path_buf()]);
     }
-    let entries = std::fs::read_dir(path).map_err(|e| format!("{}: cannot list: {e}", path.display()))?;
-    let mut files: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect();
+    let entries =
+        std::fs::read_dir(path).map_err(|e| format!("{}: cannot list: {e}", path.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
     files.sort();
     Ok(files)
 }
@@ -167,11 +184,17 @@ fn print_text(file: &Path, read_ms: f64, report: &CheckReport) {
     }
 }
 
-fn write_html(out: &Path, file: &Path, history: &checker::History, report: &CheckReport) -> Result<(), String> {
+fn write_html(
+    out: &Path,
+    file: &Path,
+    history: &checker::History,
+    report: &CheckReport,
+) -> Result<(), String> {
     let ops = history.operations().map_err(|e| e.to_string())?;
     let page = checker::render_html(&file.display().to_string(), &ops, report);
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
     }
     std::fs::write(out, page).map_err(|e| format!("{}: cannot write: {e}", out.display()))
 }

@@ -105,7 +105,11 @@ mod tests {
         assert!(parse("10").unwrap_err().contains("no unit"));
         assert!(parse("10 parsecs").unwrap_err().contains("unknown unit"));
         assert!(parse("ms").unwrap_err().contains("number"));
-        assert!(parse("99999999999999h").unwrap_err().contains("out of range"));
+        assert!(
+            parse("99999999999999h")
+                .unwrap_err()
+                .contains("out of range")
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! assert!(report.ok, "{}", report.to_text());
 //! ```
 
+pub mod check_cmd;
 mod durations;
 pub mod error;
 mod linearizable;

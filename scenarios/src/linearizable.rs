@@ -11,14 +11,20 @@ const NAME: &str = "linearizable";
 /// Judges `history` under `model` (a checker model name such as `cas-register`).
 pub fn check(model: Option<&str>, history: &[HistoryEvent]) -> CheckResult {
     let Some(model) = model else {
-        return CheckResult::fail(NAME, "this protocol's client history has no linearizability model");
+        return CheckResult::fail(
+            NAME,
+            "this protocol's client history has no linearizability model",
+        );
     };
     let Some((_, kind)) = ModelKind::NAMES.iter().find(|(name, _)| *name == model) else {
         return CheckResult::fail(NAME, format!("unknown checker model `{model}`"));
     };
     let events: Vec<checker::Event> = history.iter().map(convert).collect();
     // Sequential search: the explanation is then the same on every run of the same seed.
-    let options = CheckOptions { parallel: false, ..CheckOptions::default() };
+    let options = CheckOptions {
+        parallel: false,
+        ..CheckOptions::default()
+    };
     match checker::check_events(&events, &ModelSpec::new(*kind), &options) {
         Err(e) => CheckResult::fail(NAME, format!("the history could not be checked: {e}")),
         Ok(report) => {

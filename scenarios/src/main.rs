@@ -18,6 +18,9 @@ struct Cli {
 enum Command {
     /// Run one scenario file and judge it (exit 0 pass, 1 a check failed, 2 bad input).
     Run(run_cmd::RunArgs),
+    /// Check a history file (or every file in a directory) for linearizability
+    /// (exit 0 linearizable, 1 not, 3 unknown, 2 bad input).
+    Check(scenarios::check_cmd::CheckArgs),
     /// List protocols, their bugs and the library scenarios.
     List(run_cmd::ListArgs),
 }
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Run(args) => run_cmd::run(&args),
+        Command::Check(args) => scenarios::check_cmd::run(&args),
         Command::List(args) => run_cmd::list(&args),
     }
 }

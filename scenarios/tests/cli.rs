@@ -13,11 +13,16 @@ fn library(name: &str) -> PathBuf {
 }
 
 fn dsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dsim")).args(args).current_dir(root()).output().expect("dsim runs")
+    Command::new(env!("CARGO_BIN_EXE_dsim"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("dsim runs")
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn register() -> String {
@@ -29,7 +34,10 @@ fn a_passing_run_exits_zero_and_prints_a_summary() {
     let out = dsim(&["run", &register()]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("PASS") && text.contains("linearizable") && text.contains("events/s"), "{text}");
+    assert!(
+        text.contains("PASS") && text.contains("linearizable") && text.contains("events/s"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -37,14 +45,27 @@ fn json_output_has_the_documented_fields() {
     let out = dsim(&["run", &register(), "--seed", "3", "--json"]);
     assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
-    for field in ["seed", "trace_hash", "events", "sim_ms", "wall_ms", "events_per_sec", "checks", "ok"] {
+    for field in [
+        "seed",
+        "trace_hash",
+        "events",
+        "sim_ms",
+        "wall_ms",
+        "events_per_sec",
+        "checks",
+        "ok",
+    ] {
         assert!(v.get(field).is_some(), "missing {field} in {v}");
     }
     assert_eq!(v["seed"], 3);
     assert_eq!(v["ok"], true);
     assert_eq!(v["sim_ms"], 20_000.0);
     let checks = v["checks"].as_array().unwrap();
-    assert!(checks.iter().any(|c| c["name"] == "linearizable" && c["ok"] == true));
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["name"] == "linearizable" && c["ok"] == true)
+    );
     assert!(v["events"].as_u64().unwrap() > 1000);
 }
 
@@ -63,7 +84,13 @@ fn verify_determinism_runs_twice_and_reports_agreement() {
     let out = dsim(&["run", &register(), "--verify-determinism", "--json"]);
     assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
-    let check = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "determinism").cloned().unwrap();
+    let check = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "determinism")
+        .cloned()
+        .unwrap();
     assert_eq!(check["ok"], true, "{check}");
 }
 
@@ -75,14 +102,25 @@ fn out_dir_gets_history_trace_summary_and_scenario() {
     let history = std::fs::read_to_string(dir.path().join("history.jsonl")).unwrap();
     let first: serde_json::Value = serde_json::from_str(history.lines().next().unwrap()).unwrap();
     for field in ["process", "type", "f", "key", "value", "time"] {
-        assert!(first.get(field).is_some(), "history line lacks {field}: {first}");
+        assert!(
+            first.get(field).is_some(),
+            "history line lacks {field}: {first}"
+        );
     }
     let trace = std::fs::read_to_string(dir.path().join("trace.jsonl")).unwrap();
-    let events: Vec<serde_json::Value> = trace.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<serde_json::Value> = trace
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(events.iter().any(|e| e["event"] == "deliver"));
-    assert!(events.iter().any(|e| e["event"] == "fault" && e["fault"]["kind"] == "crash"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "fault" && e["fault"]["kind"] == "crash")
+    );
     let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
     assert_eq!(summary["ok"], true);
     assert!(dir.path().join("scenario.json").exists());
 }
@@ -93,7 +131,10 @@ fn run_text(text: &str) -> (Option<i32>, String) {
     let path = dir.path().join("bad.json");
     std::fs::write(&path, text).unwrap();
     let out = dsim(&["run", path.to_str().unwrap()]);
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 const GOOD: &str = r#"{
@@ -112,7 +153,8 @@ fn a_minimal_file_runs() {
 
 #[test]
 fn malformed_json_is_rejected_with_line_and_column() {
-    let (code, err) = run_text("{\n  \"duration_ns\": \"1s\",\n  \"protocol\": { \"name\": \"register\" \n}");
+    let (code, err) =
+        run_text("{\n  \"duration_ns\": \"1s\",\n  \"protocol\": { \"name\": \"register\" \n}");
     assert_eq!(code, Some(2));
     assert!(err.contains("bad.json:4:"), "{err}");
     assert!(err.contains("invalid JSON"), "{err}");
@@ -123,28 +165,46 @@ fn a_misspelt_field_is_named_with_a_suggestion() {
     let (code, err) = run_text(&GOOD.replace("\"loss\"", "\"los\""));
     assert_eq!(code, Some(2));
     assert!(err.contains("bad.json:5:"), "{err}");
-    assert!(err.contains("unknown field `los`") && err.contains("did you mean `loss`?"), "{err}");
+    assert!(
+        err.contains("unknown field `los`") && err.contains("did you mean `loss`?"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_bad_value_names_the_field_path() {
     let (code, err) = run_text(&GOOD.replace("\"loss\": 0.0", "\"loss\": 1.5"));
     assert_eq!(code, Some(2));
-    assert!(err.contains("network.loss") && err.contains("between 0 and 1"), "{err}");
+    assert!(
+        err.contains("network.loss") && err.contains("between 0 and 1"),
+        "{err}"
+    );
     let (code, err) = run_text(&GOOD.replace("\"1s\"", "\"1 fortnight\""));
     assert_eq!(code, Some(2));
-    assert!(err.contains("bad.json:2:") && err.contains("duration_ns") && err.contains("unknown unit"), "{err}");
+    assert!(
+        err.contains("bad.json:2:") && err.contains("duration_ns") && err.contains("unknown unit"),
+        "{err}"
+    );
 }
 
 #[test]
 fn an_unknown_protocol_or_bug_is_rejected_with_the_allowed_names() {
     let (code, err) = run_text(&GOOD.replace("\"name\": \"register\"", "\"name\": \"registr\""));
     assert_eq!(code, Some(2));
-    assert!(err.contains("protocol.name") && err.contains("did you mean `register`?"), "{err}");
-    let with_bug = GOOD.replace("{ \"name\": \"register\" }", "{ \"name\": \"register\", \"options\": { \"bugs\": [\"no_dedupe\"] } }");
+    assert!(
+        err.contains("protocol.name") && err.contains("did you mean `register`?"),
+        "{err}"
+    );
+    let with_bug = GOOD.replace(
+        "{ \"name\": \"register\" }",
+        "{ \"name\": \"register\", \"options\": { \"bugs\": [\"no_dedupe\"] } }",
+    );
     let (code, err) = run_text(&with_bug);
     assert_eq!(code, Some(2));
-    assert!(err.contains("protocol.options.bugs") && err.contains("did you mean `no_dedup`?"), "{err}");
+    assert!(
+        err.contains("protocol.options.bugs") && err.contains("did you mean `no_dedup`?"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -152,7 +212,10 @@ fn semantic_errors_point_at_their_field() {
     let faulty = GOOD.replace("\"workload\"", "\"faults\": [{\"at_ns\": 0, \"fault\": {\"kind\": \"crash\", \"node\": 7}}],\n  \"workload\"");
     let (code, err) = run_text(&faulty);
     assert_eq!(code, Some(2));
-    assert!(err.contains("faults[0].fault.node") && err.contains("n7"), "{err}");
+    assert!(
+        err.contains("faults[0].fault.node") && err.contains("n7"),
+        "{err}"
+    );
     let (code, err) = run_text(&GOOD.replace("\"servers\": 1", "\"servers\": 2"));
     assert_eq!(code, Some(2));
     assert!(err.contains("cluster.servers"), "{err}");
@@ -163,7 +226,12 @@ fn a_missing_file_or_bad_flag_exits_two() {
     let out = dsim(&["run", "does/not/exist.json"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does/not/exist.json"));
-    assert_eq!(dsim(&["run", &register(), "--seed", "banana"]).status.code(), Some(2));
+    assert_eq!(
+        dsim(&["run", &register(), "--seed", "banana"])
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -171,6 +239,63 @@ fn list_shows_protocols_bugs_and_the_library() {
     let out = dsim(&["list"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0));
-    assert!(text.contains("register") && text.contains("no_dedup"), "{text}");
-    assert!(text.contains("pingpong") && !text.contains("INVALID"), "{text}");
+    assert!(
+        text.contains("register") && text.contains("no_dedup"),
+        "{text}"
+    );
+    assert!(
+        text.contains("pingpong") && !text.contains("INVALID"),
+        "{text}"
+    );
+}
+
+fn histories() -> PathBuf {
+    root().join("../shared/histories")
+}
+
+#[test]
+fn check_gives_the_published_verdicts_with_their_exit_codes() {
+    let good = histories().join("porcupine/etcd/etcd_002.log");
+    let bad = histories().join("porcupine/etcd/etcd_000.log");
+    let out = dsim(&[
+        "check",
+        good.to_str().unwrap(),
+        "--model",
+        "cas-register",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["verdict"], "linearizable");
+    for field in ["partitions", "ops", "elapsed_ms"] {
+        assert!(v.get(field).is_some(), "missing {field} in {v}");
+    }
+    let out = dsim(&["check", bad.to_str().unwrap(), "--model", "cas-register"]);
+    assert_eq!(out.status.code(), Some(1));
+    let knossos = histories().join("knossos/cas-register/bad-analysis.edn");
+    let out = dsim(&[
+        "check",
+        knossos.to_str().unwrap(),
+        "--model",
+        "cas-register",
+        "--initial",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn check_rejects_a_malformed_history_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.jsonl");
+    std::fs::write(&path, "{\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"value\":null,\"time\":1}\n{\"process\":0,\"type\":\"okay\"}\n").unwrap();
+    let out = dsim(&["check", path.to_str().unwrap(), "--model", "register"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("h.jsonl:2:"), "{err}");
 }

@@ -6,11 +6,18 @@ use scenarios::{RunOptions, Scenario};
 const SEEDS: u64 = 20;
 
 fn library() -> Scenario {
-    Scenario::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/library/register.json")).unwrap()
+    Scenario::from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/library/register.json"
+    ))
+    .unwrap()
 }
 
 fn with_bug(bug: &str) -> Scenario {
-    let text = library().text.replace("\"resend_ns\": \"20ms\"", &format!("\"resend_ns\": \"20ms\", \"bugs\": [\"{bug}\"]"));
+    let text = library().text.replace(
+        "\"resend_ns\": \"20ms\"",
+        &format!("\"resend_ns\": \"20ms\", \"bugs\": [\"{bug}\"]"),
+    );
     assert!(text.contains(bug), "the library file changed shape");
     Scenario::parse(&text, &format!("register+{bug}")).unwrap()
 }
@@ -19,8 +26,25 @@ fn with_bug(bug: &str) -> Scenario {
 fn failing(scenario: &Scenario) -> Vec<(u64, Vec<String>)> {
     (0..SEEDS)
         .filter_map(|seed| {
-            let report = scenarios::run(scenario, &RunOptions { seed: Some(seed), ..Default::default() }).unwrap();
-            (!report.ok).then(|| (seed, report.checks.iter().filter(|c| !c.ok).map(|c| c.name.clone()).collect()))
+            let report = scenarios::run(
+                scenario,
+                &RunOptions {
+                    seed: Some(seed),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            (!report.ok).then(|| {
+                (
+                    seed,
+                    report
+                        .checks
+                        .iter()
+                        .filter(|c| !c.ok)
+                        .map(|c| c.name.clone())
+                        .collect(),
+                )
+            })
         })
         .collect()
 }
@@ -34,7 +58,10 @@ fn the_correct_register_passes_every_seed() {
 fn no_dedup_is_caught_by_the_linearizability_check() {
     let fails = failing(&with_bug("no_dedup"));
     assert!(!fails.is_empty(), "no seed in 0..{SEEDS} found the bug");
-    assert!(fails.iter().all(|(_, checks)| checks == &["linearizable"]), "{fails:?}");
+    assert!(
+        fails.iter().all(|(_, checks)| checks == &["linearizable"]),
+        "{fails:?}"
+    );
 }
 
 #[test]

@@ -67,15 +67,59 @@ fn yes() -> bool {
     true
 }
 
-/// The whole network's configuration.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// The whole network's configuration: how every link behaves unless overridden, and the
+/// overrides. (The default link's fields are spelt out rather than flattened so that a misspelt
+/// field gets serde's list of allowed names.)
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NetworkConfig {
-    /// Behaviour of every link not overridden.
-    #[serde(flatten)]
-    pub default: LinkConfig,
+    /// See [`LinkConfig::latency`].
+    pub latency: LatencyDist,
+    /// See [`LinkConfig::loss`].
+    pub loss: f64,
+    /// See [`LinkConfig::duplicate`].
+    pub duplicate: f64,
+    /// See [`LinkConfig::reorder`].
+    pub reorder: f64,
+    /// See [`LinkConfig::reorder_delay_ns_max`].
+    pub reorder_delay_ns_max: Nanos,
+    /// See [`LinkConfig::fifo`].
+    pub fifo: bool,
     /// Per-link exceptions.
     pub links: Vec<LinkOverride>,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self::uniform(LinkConfig::default())
+    }
+}
+
+impl NetworkConfig {
+    /// Every link behaves like `link`.
+    pub fn uniform(link: LinkConfig) -> Self {
+        Self {
+            latency: link.latency,
+            loss: link.loss,
+            duplicate: link.duplicate,
+            reorder: link.reorder,
+            reorder_delay_ns_max: link.reorder_delay_ns_max,
+            fifo: link.fifo,
+            links: Vec::new(),
+        }
+    }
+
+    /// How a link without an override behaves.
+    pub fn default_link(&self) -> LinkConfig {
+        LinkConfig {
+            latency: self.latency.clone(),
+            loss: self.loss,
+            duplicate: self.duplicate,
+            reorder: self.reorder,
+            reorder_delay_ns_max: self.reorder_delay_ns_max,
+            fifo: self.fifo,
+        }
+    }
 }
 
 /// What happens to one sent message.
@@ -163,7 +207,7 @@ impl Network {
             overrides.insert((o.from, o.to), link);
         }
         Ok(Self {
-            default: PreparedLink::new(&config.default, "network.")?,
+            default: PreparedLink::new(&config.default_link(), "network.")?,
             overrides,
             fifo_last_ns: FxHashMap::default(),
             connectivity: Connectivity::full(nodes),

@@ -12,13 +12,10 @@ fn run(loss: f64) -> sim_core::Simulation<u64> {
     let config = SimConfig {
         seed: 3,
         duration_ns: secs(10),
-        network: NetworkConfig {
-            default: LinkConfig {
-                loss,
-                ..Default::default()
-            },
-            links: vec![],
-        },
+        network: NetworkConfig::uniform(LinkConfig {
+            loss,
+            ..Default::default()
+        }),
         workload: Some(WorkloadConfig {
             clients: 2,
             rate_per_sec: 50.0,

@@ -18,19 +18,16 @@ fn busy(
     seed: u64,
     sink: Option<Box<dyn TraceSink<u64>>>,
 ) -> (u64, sim_core::Stats, Vec<sim_core::HistoryEvent>) {
-    let network = NetworkConfig {
-        default: LinkConfig {
-            latency: LatencyDist::Lognormal {
-                median_ns: ms(2),
-                sigma: 0.8,
-            },
-            loss: 0.05,
-            duplicate: 0.02,
-            reorder: 0.1,
-            ..Default::default()
+    let network = NetworkConfig::uniform(LinkConfig {
+        latency: LatencyDist::Lognormal {
+            median_ns: ms(2),
+            sigma: 0.8,
         },
-        links: vec![],
-    };
+        loss: 0.05,
+        duplicate: 0.02,
+        reorder: 0.1,
+        ..Default::default()
+    });
     let config = SimConfig {
         seed,
         duration_ns: secs(20),

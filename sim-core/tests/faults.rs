@@ -14,13 +14,10 @@ fn at(t: u64, fault: Fault) -> ScheduledFault {
 }
 
 fn constant_network(latency_ns: u64) -> NetworkConfig {
-    NetworkConfig {
-        default: LinkConfig {
-            latency: LatencyDist::Constant { ns: latency_ns },
-            ..Default::default()
-        },
-        links: vec![],
-    }
+    NetworkConfig::uniform(LinkConfig {
+        latency: LatencyDist::Constant { ns: latency_ns },
+        ..Default::default()
+    })
 }
 
 fn timers_seen(log: &Log) -> Vec<(u64, u64)> {

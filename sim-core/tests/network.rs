@@ -69,13 +69,10 @@ fn link(latency: LatencyDist) -> LinkConfig {
 
 #[test]
 fn loss_drops_about_the_configured_fraction() {
-    let net = NetworkConfig {
-        default: LinkConfig {
-            loss: 0.2,
-            ..Default::default()
-        },
-        links: vec![],
-    };
+    let net = NetworkConfig::uniform(LinkConfig {
+        loss: 0.2,
+        ..Default::default()
+    });
     let (got, stats) = blast(net, vec![], 10_000);
     assert!(
         (7_700..8_300).contains(&got.len()),
@@ -87,13 +84,10 @@ fn loss_drops_about_the_configured_fraction() {
 
 #[test]
 fn duplication_delivers_some_messages_twice() {
-    let net = NetworkConfig {
-        default: LinkConfig {
-            duplicate: 0.1,
-            ..Default::default()
-        },
-        links: vec![],
-    };
+    let net = NetworkConfig::uniform(LinkConfig {
+        duplicate: 0.1,
+        ..Default::default()
+    });
     let (got, stats) = blast(net, vec![], 10_000);
     assert_eq!(got.len() as u64, 10_000 + stats.messages_duplicated);
     assert!(
@@ -109,14 +103,7 @@ fn jitter_reorders_and_fifo_restores_order() {
         min_ns: ms(1),
         max_ns: ms(10),
     };
-    let (got, _) = blast(
-        NetworkConfig {
-            default: link(jittery.clone()),
-            links: vec![],
-        },
-        vec![],
-        200,
-    );
+    let (got, _) = blast(NetworkConfig::uniform(link(jittery.clone())), vec![], 200);
     assert!(
         got.windows(2).any(|w| w[0] > w[1]),
         "uniform jitter should reorder"
@@ -126,14 +113,7 @@ fn jitter_reorders_and_fifo_restores_order() {
         reorder: 0.5,
         ..link(jittery)
     };
-    let (got, _) = blast(
-        NetworkConfig {
-            default: fifo,
-            links: vec![],
-        },
-        vec![],
-        200,
-    );
+    let (got, _) = blast(NetworkConfig::uniform(fifo), vec![], 200);
     assert_eq!(
         got,
         (0..200).collect::<Vec<_>>(),
@@ -144,14 +124,7 @@ fn jitter_reorders_and_fifo_restores_order() {
 #[test]
 fn explicit_reordering_holds_messages_back() {
     let constant = LatencyDist::Constant { ns: ms(1) };
-    let (got, _) = blast(
-        NetworkConfig {
-            default: link(constant.clone()),
-            links: vec![],
-        },
-        vec![],
-        100,
-    );
+    let (got, _) = blast(NetworkConfig::uniform(link(constant.clone())), vec![], 100);
     assert_eq!(
         got,
         (0..100).collect::<Vec<_>>(),
@@ -162,14 +135,7 @@ fn explicit_reordering_holds_messages_back() {
         reorder_delay_ns_max: ms(5),
         ..link(constant)
     };
-    let (got, _) = blast(
-        NetworkConfig {
-            default: reorder,
-            links: vec![],
-        },
-        vec![],
-        100,
-    );
+    let (got, _) = blast(NetworkConfig::uniform(reorder), vec![], 100);
     assert_eq!(got.len(), 100);
     assert!(got.windows(2).any(|w| w[0] > w[1]));
 }
@@ -181,13 +147,13 @@ fn per_link_overrides_apply_only_to_their_link() {
         ..Default::default()
     };
     let net = NetworkConfig {
-        default: LinkConfig::default(),
         links: vec![LinkOverride {
             from: NodeId(0),
             to: NodeId(1),
             both_ways: false,
             link: lossy,
         }],
+        ..NetworkConfig::uniform(LinkConfig::default())
     };
     let (got, _) = blast(net.clone(), vec![], 50);
     assert!(got.is_empty(), "the overridden link loses everything");
@@ -228,14 +194,7 @@ fn a_partition_imposed_while_a_message_flies_drops_it() {
             node: Some(NodeId(1)),
         }),
     };
-    let (got, stats) = blast(
-        NetworkConfig {
-            default: slow,
-            links: vec![],
-        },
-        vec![cut],
-        10,
-    );
+    let (got, stats) = blast(NetworkConfig::uniform(slow), vec![cut], 10);
     assert!(got.is_empty());
     assert_eq!(stats.messages_dropped_partition, 10);
 }
@@ -253,14 +212,7 @@ fn a_partition_healed_before_arrival_lets_the_message_through() {
             fault: Fault::Heal,
         },
     ];
-    let (got, stats) = blast(
-        NetworkConfig {
-            default: slow,
-            links: vec![],
-        },
-        faults,
-        10,
-    );
+    let (got, stats) = blast(NetworkConfig::uniform(slow), faults, 10);
     assert_eq!(got.len(), 10);
     assert_eq!(stats.messages_dropped_partition, 0);
 }
@@ -307,13 +259,10 @@ fn one_way_partitions_cut_one_direction_only() {
 
 #[test]
 fn invalid_network_settings_are_rejected_with_their_field() {
-    let bad = NetworkConfig {
-        default: LinkConfig {
-            loss: 1.5,
-            ..Default::default()
-        },
-        links: vec![],
-    };
+    let bad = NetworkConfig::uniform(LinkConfig {
+        loss: 1.5,
+        ..Default::default()
+    });
     let mut b: SimBuilder<u64> = SimBuilder::new(config(bad, vec![]));
     b.add_server(|_| Box::new(Probe::default()));
     let err = b.build().err().expect("loss 1.5 is not a probability");

@@ -85,7 +85,10 @@ impl<M: Message> Simulation<M> {
         let next = nemesis.next_tick(self.now);
         if let Some(mv) = mv {
             if let Some((after_ns, undo)) = mv.undo {
-                self.push(self.now.saturating_add(after_ns), Event::Fault(Box::new(undo)))?;
+                self.push(
+                    self.now.saturating_add(after_ns),
+                    Event::Fault(Box::new(undo)),
+                )?;
             }
             self.apply_fault(&mv.fault)?;
         }

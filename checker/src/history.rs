@@ -1,0 +1,362 @@
+//! Histories: the events a client recorded, and the operations they pair into.
+//!
+//! An [`Event`] is one line of dsim's JSON Lines history (and what every other reader produces):
+//! a process invokes an operation, then the operation completes with `ok`, `fail` (it did not
+//! happen) or `info` (unknown: it may take effect at any time after its call, or never).
+//! [`History::operations`] pairs invocations with completions into [`Operation`]s, the unit the
+//! models and the search work on.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::error::HistoryError;
+
+/// A value in a history: the argument or result of an operation, or a key.
+///
+/// EDN keywords are read as strings without the colon; there are no floats.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// `null` in JSON, `nil` in EDN: no value (a register that was never written).
+    #[default]
+    Nil,
+    /// `true` / `false` (a compare-and-set that returned false is `ok` with `false`).
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A string (or an EDN keyword without its colon).
+    Str(String),
+    /// A list: `[from, to]` for cas, the elements of a set, a transaction.
+    List(Vec<Value>),
+}
+
+impl Value {
+    /// The integer inside, if this is one.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The items of a list, if this is one.
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(items) => Some(items),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    /// EDN-like text: `nil`, `3`, `"x"`, `[1 2]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Nil => f.write_str("nil"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::List(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+/// Reads a [`Value`] with an error that says what is allowed (an untagged enum would not).
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("null, a boolean, an integer, a string or a list")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Nil)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Nil)
+    }
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Value, E> {
+        Ok(Value::Int(i))
+    }
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Value, E> {
+        i64::try_from(u).map(Value::Int).map_err(|_| {
+            E::invalid_value(de::Unexpected::Unsigned(u), &"an integer that fits in i64")
+        })
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::Str(s.to_owned()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::List(items))
+    }
+}
+
+/// What an event says about its operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    /// The process called the operation.
+    Invoke,
+    /// The operation completed; `value` is its result.
+    Ok,
+    /// The operation did not happen.
+    Fail,
+    /// Unknown: the operation may take effect at any time after its call, or never.
+    Info,
+}
+
+/// The function an operation calls. Which ones a model accepts is up to the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpFn {
+    /// Read a register (or a key).
+    Read,
+    /// Write a register (or a key).
+    Write,
+    /// Compare-and-set: value `[from, to]`.
+    Cas,
+    /// Append to a key's value.
+    Append,
+    /// Read a key.
+    Get,
+    /// Replace a key's value.
+    Put,
+    /// Add an element to a set.
+    Add,
+    /// A multi-register transaction: a list of `[read k v]` / `[write k v]`.
+    Txn,
+}
+
+impl OpFn {
+    /// Every function, in the order error messages list them.
+    pub const ALL: [OpFn; 8] = [
+        OpFn::Read,
+        OpFn::Write,
+        OpFn::Cas,
+        OpFn::Append,
+        OpFn::Get,
+        OpFn::Put,
+        OpFn::Add,
+        OpFn::Txn,
+    ];
+
+    /// The name used in histories (`"read"`, `"cas"`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            OpFn::Read => "read",
+            OpFn::Write => "write",
+            OpFn::Cas => "cas",
+            OpFn::Append => "append",
+            OpFn::Get => "get",
+            OpFn::Put => "put",
+            OpFn::Add => "add",
+            OpFn::Txn => "txn",
+        }
+    }
+
+    /// The function with this name, if any.
+    pub fn from_name(name: &str) -> Option<OpFn> {
+        OpFn::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// One event of a history, in dsim's JSON Lines form:
+/// `{"process":0,"type":"invoke","f":"write","key":3,"value":5,"time":1200}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// The client process; a process has at most one call open at a time.
+    pub process: u64,
+    /// Invoke, or how the operation completed.
+    #[serde(rename = "type")]
+    pub kind: EventKind,
+    /// The function called.
+    pub f: OpFn,
+    /// The key, for keyed models; histories are checked key by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Value>,
+    /// The argument (on invoke) or the result (on ok).
+    #[serde(default)]
+    pub value: Value,
+    /// True time in nanoseconds (or the event's index when the source has no times).
+    pub time: u64,
+}
+
+/// A history as read from a source: its events in order, and where each came from.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    /// Where the history came from (a file name), for messages.
+    pub source: String,
+    /// The events, in history order (the order of the lines, which is real-time order).
+    pub events: Vec<Event>,
+    /// The source line of each event (1-based; 0 when unknown).
+    pub lines: Vec<u32>,
+    /// Events the reader skipped because they are not client operations (Jepsen's nemesis).
+    pub skipped: usize,
+}
+
+/// One call: an invocation paired with its completion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Operation {
+    /// Index in the list of operations (call order).
+    pub id: usize,
+    /// The process that called it.
+    pub process: u64,
+    /// The function called.
+    pub f: OpFn,
+    /// The key, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<Value>,
+    /// The argument, from the invocation.
+    pub input: Value,
+    /// The result, from the `ok` completion; `None` when unknown (`info` or never completed).
+    pub output: Option<Value>,
+    /// Index of the invocation in the history's events.
+    pub call: usize,
+    /// Index of the `ok` completion; `None` for an operation that stays open forever.
+    pub ret: Option<usize>,
+    /// Time of the invocation.
+    pub call_time: u64,
+    /// Time of the completion, if it completed.
+    pub ret_time: Option<u64>,
+    /// Source line of the invocation (0 when unknown).
+    pub line: u32,
+}
+
+impl Operation {
+    /// Whether the operation may take effect at any time after its call, or never.
+    pub fn is_pending(&self) -> bool {
+        self.ret.is_none()
+    }
+}
+
+impl fmt::Display for Operation {
+    /// `p3 write 4 -> ok`, `p1 read -> 3`, `p2 cas [1 2] -> ?` (unknown outcome).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "p{} {}", self.process, self.f.name())?;
+        if let Some(key) = &self.key {
+            write!(f, " {key}")?;
+        }
+        if self.input != Value::Nil {
+            write!(f, " {}", self.input)?;
+        }
+        match &self.output {
+            None => f.write_str(" -> ?"),
+            Some(out) if *out == self.input && self.input != Value::Nil => f.write_str(" -> ok"),
+            Some(out) => write!(f, " -> {out}"),
+        }
+    }
+}
+
+impl History {
+    /// A history of in-memory events (dsim's own client history), with no source lines.
+    pub fn from_events(source: impl Into<String>, events: Vec<Event>) -> History {
+        let lines = vec![0; events.len()];
+        History {
+            source: source.into(),
+            events,
+            lines,
+            skipped: 0,
+        }
+    }
+
+    /// Pairs invocations with completions. `fail`ed calls are dropped (they did not happen);
+    /// `info` and never-completed calls stay open forever.
+    pub fn operations(&self) -> Result<Vec<Operation>, HistoryError> {
+        let mut ops: Vec<Operation> = Vec::new();
+        let mut failed: Vec<bool> = Vec::new();
+        // Open call per process: index into `ops`. A BTreeMap, not a HashMap, so nothing
+        // depends on hashing order.
+        let mut open = std::collections::BTreeMap::<u64, usize>::new();
+        for (index, event) in self.events.iter().enumerate() {
+            let line = self.lines.get(index).copied().unwrap_or(0);
+            if event.kind == EventKind::Invoke {
+                if let Some(&prev) = open.get(&event.process) {
+                    return Err(HistoryError::DoubleInvoke {
+                        source_name: self.source.clone(),
+                        line,
+                        process: event.process,
+                        open_line: ops[prev].line,
+                    });
+                }
+                open.insert(event.process, ops.len());
+                ops.push(Operation {
+                    id: ops.len(),
+                    process: event.process,
+                    f: event.f,
+                    key: event.key.clone(),
+                    input: event.value.clone(),
+                    output: None,
+                    call: index,
+                    ret: None,
+                    call_time: event.time,
+                    ret_time: None,
+                    line,
+                });
+                failed.push(false);
+                continue;
+            }
+            let Some(slot) = open.remove(&event.process) else {
+                return Err(HistoryError::NoInvoke {
+                    source_name: self.source.clone(),
+                    line,
+                    process: event.process,
+                });
+            };
+            let op = &mut ops[slot];
+            // A completion may leave the key out; if it names one, it must be the call's.
+            if op.f != event.f || (event.key.is_some() && op.key != event.key) {
+                return Err(HistoryError::Mismatch {
+                    source_name: self.source.clone(),
+                    line,
+                    process: event.process,
+                    expected: format!("{} on key {:?}", op.f.name(), op.key),
+                    found: format!("{} on key {:?}", event.f.name(), event.key),
+                });
+            }
+            match event.kind {
+                EventKind::Ok => {
+                    op.output = Some(event.value.clone());
+                    op.ret = Some(index);
+                    op.ret_time = Some(event.time);
+                }
+                EventKind::Fail => failed[slot] = true,
+                EventKind::Info | EventKind::Invoke => {}
+            }
+        }
+        let mut kept: Vec<Operation> = ops
+            .into_iter()
+            .zip(failed)
+            .filter_map(|(op, failed)| (!failed).then_some(op))
+            .collect();
+        for (id, op) in kept.iter_mut().enumerate() {
+            op.id = id;
+        }
+        Ok(kept)
+    }
+}

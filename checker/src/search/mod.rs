@@ -1,0 +1,123 @@
+//! The linearizability search for one partition: Wing & Gong's backtracking with Lowe's memo of
+//! (linearized set, state), on an explicit stack.
+//!
+//! Configurations are kept small and bounded by the history's concurrency, not its length:
+//! - completed calls, sorted by call, are linearized from a *front* (every call before it is
+//!   linearized) plus a window bitset of the calls concurrent with the front;
+//! - calls that stay open forever (`info`) are a separate bitset; identical ones form a class
+//!   that is always linearized earliest-call first, so the search never tries permutations of
+//!   interchangeable calls; open calls that cannot change any state are dropped up front, and an
+//!   open call that would leave the current state unchanged is never placed;
+//! - a read-only completed call (a read, a cas that returned false) that may go next and is legal is
+//!   placed at once without trying alternatives: any linearization can be reordered to put it
+//!   there.
+
+mod bits;
+mod dfs;
+mod memo;
+mod prepare;
+mod table;
+
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::history::Operation;
+use crate::model::Model;
+
+pub(crate) use prepare::Problem;
+
+/// Named bounds on one partition's search; reaching one yields `unknown` with the reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// Most configurations one partition's search may visit.
+    pub search_budget_states: u64,
+    /// Most memo entries per generation (two generations are kept); older ones are forgotten,
+    /// which costs time but never changes a verdict.
+    pub memo_capacity_entries: usize,
+    /// Most distinct model states per partition.
+    pub model_states_max: usize,
+    /// Wall-clock limit for the whole check.
+    pub timeout: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            search_budget_states: 200_000_000,
+            memo_capacity_entries: 4 << 20,
+            model_states_max: 4 << 20,
+            timeout: None,
+        }
+    }
+}
+
+/// Most calls live in one configuration (window of concurrent completed calls, or open calls):
+/// the widest bitset the search is compiled for.
+pub const LIVE_OPS_MAX: usize = 64 * 16;
+
+/// What one partition's search found.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// A linearization exists.
+    Linearizable,
+    /// None exists; why.
+    NotLinearizable(Failure),
+    /// Undecided: a limit was reached, or the search was cancelled.
+    Unknown(String),
+}
+
+/// The deepest point the search reached in a history that is not linearizable.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    /// Ids of the operations of the longest linearizable prefix found, in order.
+    pub(crate) prefix: Vec<usize>,
+    /// Id of the completed operation that could not be placed after it.
+    pub(crate) blocking: usize,
+    /// The model states (described) the search reached with that many operations placed.
+    pub(crate) states: Vec<String>,
+}
+
+/// Counters of one search, for reports and benchmarks.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct SearchStats {
+    /// Configurations visited.
+    pub configurations: u64,
+    /// Calls live in a configuration at most (concurrency window + open calls).
+    pub live_ops: usize,
+}
+
+/// What stops a search early besides its own limits.
+pub(crate) struct Stop<'a> {
+    /// Set when another partition already decided the history.
+    pub(crate) cancel: &'a AtomicBool,
+    /// Give up after this instant.
+    pub(crate) deadline: Option<Instant>,
+}
+
+/// Searches one partition (its operations in call order) for a linearization.
+pub(crate) fn search<M: Model>(
+    model: &M,
+    ops: &[&Operation],
+    limits: &Limits,
+    stop: &Stop<'_>,
+) -> (Outcome, SearchStats) {
+    let problem = Problem::new(model, ops);
+    let live_ops = problem.window_max.max(problem.pending_len());
+    let mut stats = SearchStats {
+        configurations: 0,
+        live_ops: problem.window_max + problem.pending_len(),
+    };
+    let outcome = match live_ops.div_ceil(64) {
+        0 | 1 => dfs::run::<M, 1>(model, &problem, limits, stop, &mut stats),
+        2 => dfs::run::<M, 2>(model, &problem, limits, stop, &mut stats),
+        3 | 4 => dfs::run::<M, 4>(model, &problem, limits, stop, &mut stats),
+        5..=8 => dfs::run::<M, 8>(model, &problem, limits, stop, &mut stats),
+        9..=16 => dfs::run::<M, 16>(model, &problem, limits, stop, &mut stats),
+        _ => Outcome::Unknown(format!(
+            "{live_ops} calls are live at once (concurrent or open forever); the search handles at most LIVE_OPS_MAX = {LIVE_OPS_MAX}"
+        )),
+    };
+    (outcome, stats)
+}

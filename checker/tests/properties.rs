@@ -1,0 +1,207 @@
+//! Property tests: the fast search against real sequential executions and against a
+//! brute-force checker on small random histories (with open `info` calls and failed casts).
+
+mod common;
+
+use checker::history::{Event, EventKind, History, OpFn, Value};
+use checker::model::{Kv, Register};
+use checker::{CheckOptions, Verdict, check_with_model};
+use common::brute_force;
+use proptest::prelude::*;
+
+/// One generated call: what it does, when it runs, and how it ends.
+#[derive(Clone, Debug)]
+struct Call {
+    f: OpFn,
+    input: Value,
+    /// Start and length of its interval; the linearization point is inside it.
+    start: u64,
+    length: u64,
+    /// 0 ok, 1 info (took effect), 2 info (did not), 3 never completes (took effect).
+    ending: u8,
+}
+
+fn call() -> impl Strategy<Value = Call> {
+    (
+        0u8..3,
+        0i64..3,
+        0i64..3,
+        0u64..40,
+        1u64..40,
+        prop_oneof![6 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8)],
+    )
+        .prop_map(|(f, a, b, start, length, ending)| {
+            let (f, input) = match f {
+                0 => (OpFn::Read, Value::Nil),
+                1 => (OpFn::Write, Value::Int(a)),
+                _ => (OpFn::Cas, Value::List(vec![Value::Int(a), Value::Int(b)])),
+            };
+            Call {
+                f,
+                input,
+                start,
+                length,
+                ending,
+            }
+        })
+}
+
+/// Runs the calls sequentially in the order of their linearization points (each call's point
+/// is the middle of its interval) and records the history a client would see. A cas that
+/// finds another value fails (`fail`, or `ok false` as etcd reports it, by `false_as_ok`).
+fn execute(calls: &[Call], false_as_ok: bool) -> History {
+    // (time, order, event); times are spread out so that no two events tie.
+    let mut timed: Vec<(u64, usize, Event)> = Vec::new();
+    let mut order: Vec<usize> = (0..calls.len()).collect();
+    let point = |c: &Call| c.start * 4 + c.length * 2;
+    order.sort_by_key(|&i| (point(&calls[i]), i));
+    let mut state = Value::Int(0);
+    for (process, &i) in order.iter().enumerate() {
+        let c = &calls[i];
+        let event = |kind, value| Event {
+            process: process as u64,
+            kind,
+            f: c.f,
+            key: None,
+            value,
+            time: 0,
+        };
+        timed.push((c.start * 4, i, event(EventKind::Invoke, c.input.clone())));
+        let applies = c.ending != 2;
+        let (kind, value) = match &c.f {
+            OpFn::Read => (EventKind::Ok, state.clone()),
+            OpFn::Write => {
+                if applies {
+                    state = c.input.clone();
+                }
+                (EventKind::Ok, c.input.clone())
+            }
+            _ => {
+                let pair = c.input.as_list().unwrap();
+                if pair[0] == state {
+                    if applies {
+                        state = pair[1].clone();
+                    }
+                    (EventKind::Ok, c.input.clone())
+                } else if false_as_ok {
+                    (EventKind::Ok, Value::Bool(false))
+                } else {
+                    (EventKind::Fail, c.input.clone())
+                }
+            }
+        };
+        let end = (c.start + c.length) * 4 + 1;
+        match c.ending {
+            0 => timed.push((end, i, event(kind, value))),
+            // A failed cas never took effect: report it as failed even when "info".
+            _ if kind == EventKind::Fail => timed.push((end, i, event(kind, value))),
+            1 | 2 => timed.push((end, i, event(EventKind::Info, Value::Nil))),
+            _ => {}
+        }
+    }
+    timed.sort_by_key(|(time, i, _)| (*time, *i));
+    let events = timed.into_iter().enumerate().map(|(n, (_, _, mut e))| {
+        e.time = n as u64;
+        e
+    });
+    History::from_events("generated", events.collect())
+}
+
+fn register() -> Register {
+    Register {
+        initial: Value::Int(0),
+        cas: true,
+    }
+}
+
+fn fast(history: &History) -> Verdict {
+    check_with_model(
+        &register(),
+        "cas-register",
+        history,
+        &CheckOptions::default(),
+    )
+    .unwrap()
+    .verdict
+}
+
+fn slow(history: &History) -> bool {
+    brute_force(&register(), &history.operations().unwrap())
+}
+
+/// Changes the result of the `nth` ok read (mod their count) to another value; false if none.
+fn corrupt(history: &mut History, nth: usize, to: i64) -> bool {
+    let reads: Vec<usize> = (0..history.events.len())
+        .filter(|&i| history.events[i].kind == EventKind::Ok && history.events[i].f == OpFn::Read)
+        .collect();
+    if reads.is_empty() {
+        return false;
+    }
+    let event = &mut history.events[reads[nth % reads.len()]];
+    event.value = if event.value == Value::Int(to) {
+        Value::Int(to + 1)
+    } else {
+        Value::Int(to)
+    };
+    true
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// A history recorded from a real sequential execution is linearizable.
+    #[test]
+    fn real_executions_are_linearizable(calls in prop::collection::vec(call(), 1..40), false_as_ok: bool) {
+        let history = execute(&calls, false_as_ok);
+        prop_assert_eq!(fast(&history), Verdict::Linearizable);
+    }
+
+    /// With one read's result corrupted, the history is rejected unless brute force finds
+    /// another order that explains it.
+    #[test]
+    fn corrupted_reads_are_rejected(calls in prop::collection::vec(call(), 1..8), nth: usize, to in 0i64..3, false_as_ok: bool) {
+        let mut history = execute(&calls, false_as_ok);
+        if corrupt(&mut history, nth, to) {
+            let expected = if slow(&history) { Verdict::Linearizable } else { Verdict::NotLinearizable };
+            prop_assert_eq!(fast(&history), expected);
+        }
+    }
+
+    /// On small random histories (arbitrary results, open calls, failed casts) the fast search
+    /// and brute force always agree.
+    #[test]
+    fn fast_agrees_with_brute_force(calls in prop::collection::vec(call(), 1..8), results in prop::collection::vec(0i64..4, 8), false_as_ok: bool) {
+        let mut history = execute(&calls, false_as_ok);
+        let mut results = results.into_iter().cycle();
+        for event in &mut history.events {
+            if event.kind == EventKind::Ok && event.f == OpFn::Read {
+                event.value = Value::Int(results.next().unwrap());
+            }
+        }
+        let expected = if slow(&history) { Verdict::Linearizable } else { Verdict::NotLinearizable };
+        prop_assert_eq!(fast(&history), expected);
+    }
+
+    /// The kv model with appends (and its prefix lookahead) agrees with brute force too.
+    #[test]
+    fn kv_appends_agree_with_brute_force(ops in prop::collection::vec((0u8..3, 0u64..30, 1u64..30, 0usize..4), 1..7)) {
+        let tokens = ["a", "b", "ab", ""];
+        let mut timed = Vec::new();
+        for (process, (f, start, length, t)) in ops.iter().enumerate() {
+            let (f, input, output) = match f {
+                0 => (OpFn::Get, Value::Nil, Value::Str(tokens[*t].repeat(1 + process % 2))),
+                1 => (OpFn::Append, Value::Str(tokens[*t].into()), Value::Str(tokens[*t].into())),
+                _ => (OpFn::Put, Value::Str(tokens[*t].into()), Value::Str(tokens[*t].into())),
+            };
+            let event = |kind, value, time| (time, Event { process: process as u64, kind, f, key: None, value, time });
+            timed.push(event(EventKind::Invoke, input, start * 4));
+            timed.push(event(EventKind::Ok, output, (start + length) * 4 + 1));
+        }
+        timed.sort_by_key(|(time, e)| (*time, e.process));
+        let history = History::from_events("kv", timed.into_iter().map(|(_, e)| e).collect());
+        let model = Kv { initial: Value::Str(String::new()) };
+        let expected = if brute_force(&model, &history.operations().unwrap()) { Verdict::Linearizable } else { Verdict::NotLinearizable };
+        let verdict = check_with_model(&model, "kv", &history, &CheckOptions::default()).unwrap().verdict;
+        prop_assert_eq!(verdict, expected);
+    }
+}
