@@ -17,9 +17,11 @@ mod linearizable;
 mod locate;
 mod metrics;
 pub mod registry;
+pub mod replay;
 pub mod report;
 mod runner;
 pub mod scenario;
+pub mod sweep;
 mod trace_file;
 
 pub use error::{RunError, ScenarioError};

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod run_cmd;
+mod sweep_cmd;
 
 /// dsim — a deterministic simulator for distributed protocols.
 #[derive(Parser)]
@@ -18,6 +19,11 @@ struct Cli {
 enum Command {
     /// Run one scenario file and judge it (exit 0 pass, 1 a check failed, 2 bad input).
     Run(run_cmd::RunArgs),
+    /// Run a scenario over many seeds in parallel and summarise the failures
+    /// (exit 0 all passed, 1 some failed, 2 bad input).
+    Sweep(sweep_cmd::SweepArgs),
+    /// Re-run a run saved with `dsim run --out DIR` and confirm the same trace hash.
+    Replay(run_cmd::ReplayArgs),
     /// Check a history file (or every file in a directory) for linearizability
     /// (exit 0 linearizable, 1 not, 3 unknown, 2 bad input).
     Check(scenarios::check_cmd::CheckArgs),
@@ -36,6 +42,8 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Run(args) => run_cmd::run(&args),
+        Command::Sweep(args) => sweep_cmd::run(&args),
+        Command::Replay(args) => run_cmd::replay(&args),
         Command::Check(args) => scenarios::check_cmd::run(&args),
         Command::List(args) => run_cmd::list(&args),
     }

@@ -24,6 +24,16 @@ pub struct RunArgs {
     verify_determinism: bool,
 }
 
+/// Arguments of `dsim replay`.
+#[derive(clap::Args)]
+pub struct ReplayArgs {
+    /// A directory written by `dsim run --out`.
+    dir: PathBuf,
+    /// Print the new run's JSON summary.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Arguments of `dsim list`.
 #[derive(clap::Args)]
 pub struct ListArgs {
@@ -119,4 +129,35 @@ pub fn list(args: &ListArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Runs `dsim replay`.
+pub fn replay(args: &ReplayArgs) -> ExitCode {
+    match scenarios::replay::replay(&args.dir) {
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+        Ok(replay) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&replay.report.summary()).unwrap_or_default()
+                );
+            } else {
+                print!("{}", replay.report.to_text());
+            }
+            let new_hash = format!("{:016x}", replay.report.trace_hash);
+            if replay.matches() {
+                eprintln!("replay: same trace hash {new_hash} as recorded");
+                ExitCode::SUCCESS
+            } else {
+                eprintln!(
+                    "replay: DIFFERENT trace hash: recorded {}, now {new_hash}",
+                    replay.recorded_hash
+                );
+                ExitCode::from(EXIT_FAIL)
+            }
+        }
+    }
 }

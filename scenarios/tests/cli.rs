@@ -299,3 +299,96 @@ fn check_rejects_a_malformed_history_with_its_position() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("h.jsonl:2:"), "{err}");
 }
+
+/// The register scenario with a bug switched on, written to a temporary directory.
+fn buggy_register(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(library("register.json")).unwrap();
+    let text = text.replace(
+        "\"resend_ns\": \"20ms\"",
+        "\"resend_ns\": \"20ms\", \"bugs\": [\"no_dedup\"]",
+    );
+    let path = dir.join("buggy.json");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn sweep_reports_failing_seeds_with_repro_commands_and_shards_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let buggy = buggy_register(dir.path());
+    let buggy = buggy.to_str().unwrap();
+    let out = dsim(&["sweep", buggy, "--seeds", "0..6", "--jobs", "2"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("6 seeds run, 0 passed, 6 failed"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("dsim run {buggy} --seed 0")),
+        "{text}"
+    );
+    let shard = |k: &str| {
+        let out = dsim(&["sweep", buggy, "--seeds", "0..6", "--shard", k, "--json"]);
+        let path = dir
+            .path()
+            .join(format!("shard-{}.jsonl", k.replace('/', "-")));
+        std::fs::write(&path, &out.stdout).unwrap();
+        path.display().to_string()
+    };
+    let (a, b) = (shard("0/2"), shard("1/2"));
+    let merged = dsim(&["sweep", "--merge", &a, &b, "--json"]);
+    let seeds: Vec<u64> = String::from_utf8_lossy(&merged.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["seed"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seeds, [0, 1, 2, 3, 4, 5]);
+    let good = dsim(&["sweep", &register(), "--seeds", "0..4"]);
+    assert_eq!(
+        good.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&good.stdout)
+    );
+    assert_eq!(
+        dsim(&["sweep", &register(), "--seeds", "4..4"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn replay_reproduces_a_saved_run_and_notices_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dsim(&[
+        "run",
+        &register(),
+        "--seed",
+        "5",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let replay = dsim(&["replay", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        replay.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    assert!(String::from_utf8_lossy(&replay.stderr).contains("same trace hash"));
+    let summary_path = dir.path().join("summary.json");
+    let mut summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+    summary["seed"] = serde_json::json!(6);
+    std::fs::write(&summary_path, summary.to_string()).unwrap();
+    let replay = dsim(&["replay", dir.path().to_str().unwrap()]);
+    assert_eq!(replay.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&replay.stderr).contains("DIFFERENT"));
+    assert_eq!(dsim(&["replay", "/nonexistent"]).status.code(), Some(2));
+}
