@@ -14,7 +14,7 @@ use std::fmt::Debug;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sim_core::{ConfigError, Message, SimBuilder, Simulation};
+use sim_core::{ConfigError, Message, Nanos, SimBuilder, Simulation};
 
 /// The shape of the cluster a scenario asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +94,18 @@ pub trait Protocol {
     /// arrive as violations instead).
     fn end_checks(options: &Self::Options, sim: &Simulation<Self::Msg>) -> Vec<CheckResult> {
         let _ = (options, sim);
+        Vec::new()
+    }
+
+    /// Liveness goals judged after a scenario's liveness phase (every fault ended at
+    /// `healed_at_ns`): e.g. "a leader exists", "members converged". Name each result
+    /// `liveness/<goal>`. The runner itself checks that client operations complete.
+    fn liveness(
+        options: &Self::Options,
+        sim: &Simulation<Self::Msg>,
+        healed_at_ns: Nanos,
+    ) -> Vec<CheckResult> {
+        let _ = (options, sim, healed_at_ns);
         Vec::new()
     }
 

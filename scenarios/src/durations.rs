@@ -36,9 +36,10 @@ pub fn normalize(value: &mut Value, path: &mut Vec<String>) -> Result<(), (Strin
     Ok(())
 }
 
-/// Whether a field holds nanoseconds: `*_ns`, or `*_ns_<qualifier>` such as `duration_ns_max`.
+/// Whether a field holds nanoseconds: `ns` (a constant latency), `*_ns`, or
+/// `*_ns_<qualifier>` such as `duration_ns_max`.
 fn is_duration_field(key: &str) -> bool {
-    key.ends_with("_ns") || key.contains("_ns_")
+    key == "ns" || key.ends_with("_ns") || key.contains("_ns_")
 }
 
 /// Joins path segments as `a.b[2].c`.

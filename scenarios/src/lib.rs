@@ -14,6 +14,7 @@ pub mod check_cmd;
 mod durations;
 pub mod error;
 mod linearizable;
+mod liveness;
 mod locate;
 mod metrics;
 pub mod registry;

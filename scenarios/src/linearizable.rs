@@ -8,6 +8,9 @@ use sim_core::{EventType, HistoryEvent, OpFn, Value};
 
 const NAME: &str = "linearizable";
 
+/// Most search states one key's check may visit inside `dsim run` (a few seconds at most).
+pub const SEARCH_BUDGET_STATES: u64 = 3_000_000;
+
 /// Judges `history` under `model` (a checker model name such as `cas-register`).
 pub fn check(model: Option<&str>, history: &[HistoryEvent]) -> CheckResult {
     let Some(model) = model else {
@@ -20,9 +23,15 @@ pub fn check(model: Option<&str>, history: &[HistoryEvent]) -> CheckResult {
         return CheckResult::fail(NAME, format!("unknown checker model `{model}`"));
     };
     let events: Vec<checker::Event> = history.iter().map(convert).collect();
-    // Sequential search: the explanation is then the same on every run of the same seed.
+    // Sequential search, so the explanation is the same on every run of the same seed, and a
+    // budget counted in search states rather than seconds, so the verdict is too: a history too
+    // hard to decide within it is reported as unknown, never as a wrong verdict.
     let options = CheckOptions {
         parallel: false,
+        limits: checker::Limits {
+            search_budget_states: SEARCH_BUDGET_STATES,
+            ..checker::Limits::default()
+        },
         ..CheckOptions::default()
     };
     match checker::check_events(&events, &ModelSpec::new(*kind), &options) {

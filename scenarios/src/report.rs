@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use protocols::CheckResult;
 use serde::Serialize;
-use sim_core::{HistoryEvent, Stats, Violation};
+use sim_core::{CoverageSummary, HistoryEvent, NemesisConfig, Stats, Violation};
 
 /// Everything a run produced that a caller may want.
 #[derive(Clone, Debug, Serialize)]
@@ -32,6 +32,10 @@ pub struct RunReport {
     pub metrics: BTreeMap<String, f64>,
     /// The first violations reported during the run.
     pub violations: Vec<Violation>,
+    /// Which faults fired and what they affected.
+    pub coverage: CoverageSummary,
+    /// The nemesis in force (for a swarm nemesis, the profile drawn from the seed).
+    pub nemesis: Option<NemesisConfig>,
     /// The client history.
     #[serde(skip)]
     pub history: Vec<HistoryEvent>,
@@ -58,6 +62,8 @@ pub struct Summary<'a> {
     metrics: &'a BTreeMap<String, f64>,
     stats: &'a Stats,
     violations: &'a [Violation],
+    coverage: &'a CoverageSummary,
+    nemesis: Option<&'a NemesisConfig>,
 }
 
 impl RunReport {
@@ -78,6 +84,8 @@ impl RunReport {
             metrics: &self.metrics,
             stats: &self.stats,
             violations: &self.violations,
+            coverage: &self.coverage,
+            nemesis: self.nemesis.as_ref(),
         }
     }
 
@@ -150,8 +158,37 @@ impl RunReport {
         if !other.is_empty() {
             let _ = writeln!(out, "metrics   {}", other.join(", "));
         }
-        if s.faults_applied > 0 {
-            let _ = writeln!(out, "faults    {} applied", s.faults_applied);
+        if !self.coverage.by_kind.is_empty() {
+            let kinds: Vec<String> = self
+                .coverage
+                .by_kind
+                .iter()
+                .map(|(kind, t)| {
+                    let mut text = format!("{kind} {}/{}", t.affected, t.fired);
+                    if t.messages_dropped > 0 {
+                        text.push_str(&format!(" dropped {}", t.messages_dropped));
+                    }
+                    if t.time_ns > 0 {
+                        text.push_str(&format!(" {:.1}s", t.time_ns as f64 / 1e9));
+                    }
+                    text
+                })
+                .collect();
+            let _ = writeln!(out, "faults    (affected/fired) {}", kinds.join(", "));
+        }
+        if let Some(n) = &self.nemesis {
+            let kinds: Vec<String> = n.kinds.iter().map(|k| format!("{k:?}")).collect();
+            let _ = writeln!(
+                out,
+                "nemesis   {} every {:.2} s on average, lasting {:.2}-{:.2} s",
+                kinds.join("+"),
+                n.interval_ns_mean as f64 / 1e9,
+                n.duration_ns_min as f64 / 1e9,
+                n.duration_ns_max as f64 / 1e9
+            );
+        }
+        for flag in &self.coverage.flagged {
+            let _ = writeln!(out, "  flagged: {flag}");
         }
         let _ = writeln!(out, "trace     hash {:016x}", self.trace_hash);
         out

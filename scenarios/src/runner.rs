@@ -87,6 +87,8 @@ pub(crate) fn run_with<P: Protocol>(
         checks,
         metrics,
         violations: sim.violations().to_vec(),
+        coverage: sim.coverage(),
+        nemesis: sim.nemesis_profile().cloned(),
         history: sim.history().events().to_vec(),
     })
 }
@@ -151,6 +153,10 @@ fn builder<P: Protocol>(
         faults: spec.faults.clone(),
         nemesis: spec.nemesis.clone(),
         workload: spec.workload.clone(),
+        heal_all_at_ns: spec
+            .liveness
+            .as_ref()
+            .map(|l| spec.duration_ns - l.duration_ns),
         limits: spec.limits,
     };
     let cluster = Cluster {
@@ -202,6 +208,17 @@ fn judge<P: Protocol>(
                 results.push(crate::linearizable::check(P::MODEL, sim.history().events()))
             }
         }
+    }
+    if let Some(healed_at) = sim.config().heal_all_at_ns {
+        let clients = sim.config().workload.as_ref().map_or(0, |w| w.clients);
+        let end = sim.config().duration_ns;
+        results.push(crate::liveness::clients_progress(
+            sim.history().events(),
+            clients,
+            healed_at,
+            end,
+        ));
+        results.extend(P::liveness(options, sim, healed_at));
     }
     results
 }

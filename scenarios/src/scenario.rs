@@ -47,12 +47,24 @@ pub struct ScenarioSpec {
     #[serde(default)]
     pub workload: Option<WorkloadConfig>,
     /// Which checks judge the run (default: `invariants`, plus `linearizable` when the
-    /// protocol has a model and there is a workload).
+    /// protocol has a model and there is a workload; `liveness` is added by a `liveness` section).
     #[serde(default)]
     pub checks: Option<Vec<CheckName>>,
+    /// A liveness phase at the end of the run (default: none).
+    #[serde(default)]
+    pub liveness: Option<LivenessSection>,
     /// Bounds on the run's resources.
     #[serde(default)]
     pub limits: Limits,
+}
+
+/// `liveness`: the last `duration_ns` of the run, every fault ended (network healed, crashed
+/// nodes restarted, paused ones resumed, nemesis stopped), and progress required.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LivenessSection {
+    /// Length of the healed phase at the end of the run.
+    pub duration_ns: Nanos,
 }
 
 fn default_duration() -> Nanos {
@@ -199,6 +211,14 @@ impl Scenario {
     fn validate(&self) -> Result<(), ScenarioError> {
         if self.spec.duration_ns == 0 {
             return Err(self.error("duration_ns", "must be positive, e.g. \"30s\""));
+        }
+        if let Some(l) = &self.spec.liveness
+            && (l.duration_ns == 0 || l.duration_ns >= self.spec.duration_ns)
+        {
+            return Err(self.error(
+                "liveness.duration_ns",
+                "must be positive and shorter than duration_ns (it is the end of the run)",
+            ));
         }
         if self.spec.cluster.servers == 0 {
             return Err(self.error("cluster.servers", "at least one server is needed"));

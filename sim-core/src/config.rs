@@ -25,6 +25,9 @@ pub struct SimConfig {
     pub nemesis: Option<NemesisConfig>,
     /// The client workload, if any.
     pub workload: Option<WorkloadConfig>,
+    /// Start of a liveness phase: at this time every fault ends at once (heal, restart,
+    /// resume) and the nemesis stops, so the rest of the run shows whether the system recovers.
+    pub heal_all_at_ns: Option<Nanos>,
     /// Bounds on everything that could grow.
     pub limits: Limits,
 }
@@ -57,6 +60,8 @@ pub struct Limits {
     pub timers_per_node_max: usize,
     /// Most events a paused node may have waiting for it.
     pub deferred_per_node_max: usize,
+    /// Most fault records kept for the coverage report (later faults are only counted).
+    pub fault_records_max: usize,
 }
 
 impl Default for Limits {
@@ -68,6 +73,7 @@ impl Default for Limits {
             violations_kept_max: 1_000,
             timers_per_node_max: 100_000,
             deferred_per_node_max: 1_000_000,
+            fault_records_max: 100_000,
         }
     }
 }

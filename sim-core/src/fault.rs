@@ -56,6 +56,9 @@ pub enum Fault {
     Partition(PartitionSpec),
     /// Remove any partition.
     Heal,
+    /// End every fault at once: heal the network, restart crashed nodes, resume paused ones.
+    /// Starts a scenario's liveness phase.
+    HealAll,
 }
 
 impl Fault {
@@ -68,7 +71,7 @@ impl Fault {
             | Fault::Resume { node }
             | Fault::ClockJump { node, .. }
             | Fault::ClockDrift { node, .. } => Some(*node),
-            Fault::Partition(_) | Fault::Heal => None,
+            Fault::Partition(_) | Fault::Heal | Fault::HealAll => None,
         }
     }
 }
@@ -120,6 +123,10 @@ pub struct NemesisConfig {
     pub start_ns: Nanos,
     /// No fault starts at or after this time (faults already started are still undone).
     pub stop_ns: Option<Nanos>,
+    /// Swarm testing: draw the kinds (a random non-empty subset of `kinds`) and the intensity
+    /// (interval and durations scaled by random factors) from the seed, so a sweep explores
+    /// many different fault profiles instead of one.
+    pub swarm: bool,
 }
 
 impl Default for NemesisConfig {
@@ -138,6 +145,7 @@ impl Default for NemesisConfig {
             down_max: None,
             start_ns: 0,
             stop_ns: None,
+            swarm: false,
         }
     }
 }
@@ -173,6 +181,8 @@ impl NemesisConfig {
 /// A fault the nemesis decided on, with the undo it wants and when.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NemesisMove {
+    /// The kind drawn.
+    pub kind: NemesisKind,
     /// Apply now.
     pub fault: Fault,
     /// Apply `after_ns` later, if any.
@@ -189,14 +199,28 @@ pub struct Nemesis {
 
 impl Nemesis {
     /// A nemesis for a cluster of `servers` servers.
-    pub fn new(config: NemesisConfig, servers: usize, rng: SimRng) -> Result<Self, ConfigError> {
+    pub fn new(
+        config: NemesisConfig,
+        servers: usize,
+        mut rng: SimRng,
+    ) -> Result<Self, ConfigError> {
         config.validate()?;
         let down_max = config.down_max.unwrap_or(servers.saturating_sub(1) / 2);
+        let config = if config.swarm {
+            swarm_profile(config, &mut rng)
+        } else {
+            config
+        };
         Ok(Self {
             config,
             rng,
             down_max,
         })
+    }
+
+    /// The configuration in force (for a swarm nemesis, the profile drawn from the seed).
+    pub fn config(&self) -> &NemesisConfig {
+        &self.config
     }
 
     /// When the first fault may start.
@@ -241,14 +265,17 @@ impl Nemesis {
                 let node = *up.choose(&mut self.rng)?;
                 match kind {
                     NemesisKind::CrashRecover => NemesisMove {
+                        kind,
                         fault: Fault::Crash { node },
                         undo: Some((duration, Fault::Restart { node })),
                     },
                     NemesisKind::CrashStop => NemesisMove {
+                        kind,
                         fault: Fault::Crash { node },
                         undo: None,
                     },
                     _ => NemesisMove {
+                        kind,
                         fault: Fault::Pause { node },
                         undo: Some((duration, Fault::Resume { node })),
                     },
@@ -268,6 +295,7 @@ impl Nemesis {
                 }
                 let spec = patterns.choose(&mut self.rng)?.clone();
                 NemesisMove {
+                    kind,
                     fault: Fault::Partition(spec),
                     undo: Some((duration, Fault::Heal)),
                 }
@@ -277,6 +305,7 @@ impl Nemesis {
                 let max = self.config.clock_jump_ns_max as i64;
                 let delta_ns = self.rng.random_range(-max..=max);
                 NemesisMove {
+                    kind,
                     fault: Fault::ClockJump { node, delta_ns },
                     undo: Some((
                         duration,
@@ -296,6 +325,28 @@ impl Nemesis {
         let u: f64 = self.rng.random_range(f64::MIN_POSITIVE..1.0);
         (-(u.ln()) * self.config.interval_ns_mean as f64).min(1e18) as Nanos
     }
+}
+
+/// Draws a swarm profile: a random non-empty subset of the kinds, the mean interval scaled by
+/// 1/4 to 4, and durations scaled by 1/4 to 2.
+fn swarm_profile(mut config: NemesisConfig, rng: &mut SimRng) -> NemesisConfig {
+    let all = std::mem::take(&mut config.kinds);
+    config.kinds = all
+        .iter()
+        .copied()
+        .filter(|_| rng.random_bool(0.5))
+        .collect();
+    if config.kinds.is_empty() {
+        config.kinds.extend(all.choose(rng));
+    }
+    let scale = |x: Nanos, lo: f64, hi: f64, rng: &mut SimRng| {
+        let factor = 2f64.powf(rng.random_range(lo.log2()..=hi.log2()));
+        ((x as f64 * factor) as Nanos).max(1)
+    };
+    config.interval_ns_mean = scale(config.interval_ns_mean, 0.25, 4.0, rng);
+    config.duration_ns_max = scale(config.duration_ns_max, 0.25, 2.0, rng);
+    config.duration_ns_min = config.duration_ns_min.min(config.duration_ns_max);
+    config
 }
 
 #[cfg(test)]
@@ -380,6 +431,43 @@ mod tests {
         assert!(!nem.active_at(99));
         assert!(nem.active_at(150));
         assert!(!nem.active_at(200));
+    }
+
+    #[test]
+    fn swarm_profiles_differ_by_seed_and_stay_within_the_configured_kinds() {
+        let base = NemesisConfig {
+            swarm: true,
+            ..Default::default()
+        };
+        let profiles: Vec<NemesisConfig> = (0..20)
+            .map(|seed| {
+                Nemesis::new(base.clone(), 5, stream(seed, Stream::Faults))
+                    .unwrap()
+                    .config()
+                    .clone()
+            })
+            .collect();
+        for p in &profiles {
+            assert!(!p.kinds.is_empty());
+            assert!(p.kinds.iter().all(|k| base.kinds.contains(k)));
+            assert!(
+                (base.interval_ns_mean / 4..=base.interval_ns_mean * 4)
+                    .contains(&p.interval_ns_mean)
+            );
+            assert!(p.duration_ns_min <= p.duration_ns_max);
+        }
+        let distinct_kinds: std::collections::BTreeSet<_> =
+            profiles.iter().map(|p| p.kinds.clone()).collect();
+        assert!(
+            distinct_kinds.len() >= 5,
+            "swarm should vary the mix: {distinct_kinds:?}"
+        );
+        let same = Nemesis::new(base.clone(), 5, stream(3, Stream::Faults)).unwrap();
+        assert_eq!(
+            same.config(),
+            &profiles[3],
+            "the profile is a function of the seed"
+        );
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! - [`network`], [`latency`], [`partition`]: links that lose, duplicate, delay and reorder;
 //!   partitions as a connectivity graph.
 //! - [`clock`]: skewed, drifting, jumping local clocks; [`storage`]: durable storage with sync.
-//! - [`fault`]: crash-stop, crash-recovery, pauses, clock faults, partitions; schedule and nemesis.
+//! - [`fault`]: crash-stop, crash-recovery, pauses, clock faults, partitions; schedule and nemesis;
+//!   [`coverage`]: what each fault affected.
 //! - [`workload`], [`history`]: clients driven by a generator and the Jepsen-style history.
 //! - [`trace`], [`stats`]: the rolling trace hash, trace sinks and counters.
 //! - [`sim`]: the [`Simulation`] and its [`SimBuilder`]; [`lockstep`]: determinism verification.
@@ -19,6 +20,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod coverage;
 pub mod error;
 pub mod fault;
 pub mod history;
@@ -38,6 +40,7 @@ pub mod workload;
 
 pub use clock::ClockConfig;
 pub use config::{ClockSkew, Limits, SimConfig};
+pub use coverage::{CoverageSummary, FaultRecord, FaultSource, KindTotals};
 pub use error::{ConfigError, SimError};
 pub use fault::{Fault, NemesisConfig, NemesisKind, ScheduledFault};
 pub use history::{EventType, History, HistoryEvent, OpFn, Outcome, Value};

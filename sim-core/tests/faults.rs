@@ -417,3 +417,140 @@ fn queue_limit_stops_a_message_storm_with_an_error() {
         other => panic!("expected the queue limit, got {other:?}"),
     }
 }
+
+/// Two bouncing nodes with a schedule; returns the finished simulation.
+fn scheduled(faults: Vec<ScheduledFault>) -> sim_core::Simulation<u64> {
+    let mut b = SimBuilder::new(SimConfig {
+        seed: 2,
+        duration_ns: secs(10),
+        faults,
+        ..Default::default()
+    });
+    for _ in 0..3 {
+        b.add_server(|_| {
+            Box::new(Bouncer {
+                nodes: 3,
+                serve: 20,
+            })
+        });
+    }
+    let mut sim = b.build().unwrap();
+    sim.run().unwrap();
+    sim
+}
+
+#[test]
+fn coverage_counts_what_each_fault_affected_and_flags_faults_that_did_nothing() {
+    let sim = scheduled(vec![
+        at(secs(1), Fault::Pause { node: NodeId(1) }),
+        at(secs(2), Fault::Resume { node: NodeId(1) }),
+        // Short enough that some balls survive it.
+        at(
+            secs(3),
+            Fault::Partition(sim_core::PartitionSpec::Isolate {
+                node: Some(NodeId(0)),
+            }),
+        ),
+        at(secs(3) + ms(2), Fault::Heal),
+        at(secs(5), Fault::Resume { node: NodeId(1) }),
+        at(secs(6), Fault::Crash { node: NodeId(2) }),
+    ]);
+    let records = sim.fault_records();
+    assert_eq!(records.len(), 6);
+    assert!(
+        records[0].events_deferred > 0 && records[0].lasted_ns == Some(secs(1)),
+        "{:?}",
+        records[0]
+    );
+    assert!(
+        records[2].messages_dropped > 0 && records[2].lasted_ns == Some(ms(2)),
+        "{:?}",
+        records[2]
+    );
+    assert!(
+        !records[4].applied,
+        "resuming a running node does not apply"
+    );
+    assert!(
+        records[5].messages_dropped > 0 && records[5].lasted_ns.is_none(),
+        "{:?}",
+        records[5]
+    );
+    let summary = sim.coverage();
+    assert_eq!(summary.by_kind["partition"].time_ns, ms(2));
+    assert_eq!(summary.by_kind["pause"].time_ns, secs(1));
+    assert_eq!(
+        summary.by_kind["crash"].time_ns,
+        secs(4),
+        "still down at the end of the run"
+    );
+    assert_eq!(
+        summary.flagged,
+        ["faults[4] (resume at 5.000 s) did not apply"]
+    );
+}
+
+#[test]
+fn a_partition_while_nobody_talks_is_flagged() {
+    let mut b = SimBuilder::new(SimConfig {
+        seed: 2,
+        duration_ns: secs(3),
+        faults: vec![at(
+            secs(1),
+            Fault::Partition(sim_core::PartitionSpec::Halves),
+        )],
+        ..Default::default()
+    });
+    b.add_server(|_| Box::new(Probe::default()));
+    b.add_server(|_| Box::new(Probe::default()));
+    let mut sim = b.build().unwrap();
+    sim.run().unwrap();
+    let flagged = sim.coverage().flagged;
+    assert_eq!(flagged, ["faults[0] (partition at 1.000 s) had no effect"]);
+}
+
+#[test]
+fn heal_all_ends_every_fault_at_once() {
+    let sim = scheduled(vec![
+        at(secs(1), Fault::Partition(sim_core::PartitionSpec::Halves)),
+        at(secs(1), Fault::Crash { node: NodeId(0) }),
+        at(secs(1), Fault::Pause { node: NodeId(1) }),
+        at(secs(2), Fault::HealAll),
+    ]);
+    assert!(
+        sim.servers()
+            .iter()
+            .all(|n| sim.status(*n) == Some(NodeStatus::Up))
+    );
+    assert!(!sim.connectivity().is_partitioned());
+    let records = sim.fault_records();
+    assert!(
+        records[..3].iter().all(|r| r.lasted_ns == Some(secs(1))),
+        "{records:?}"
+    );
+}
+
+#[test]
+fn nemesis_kinds_that_never_fire_are_flagged() {
+    let nemesis = NemesisConfig {
+        kinds: vec![NemesisKind::Pause, NemesisKind::ClockJump],
+        interval_ns_mean: secs(100),
+        start_ns: secs(5),
+        ..Default::default()
+    };
+    let mut b = SimBuilder::new(SimConfig {
+        seed: 1,
+        duration_ns: secs(6),
+        nemesis: Some(nemesis),
+        ..Default::default()
+    });
+    b.add_server(|_| Box::new(Probe::default()));
+    let mut sim = b.build().unwrap();
+    sim.run().unwrap();
+    let flagged = sim.coverage().flagged;
+    assert!(
+        flagged.iter().any(|f| f.contains("Pause"))
+            && flagged.iter().any(|f| f.contains("ClockJump")),
+        "{flagged:?}"
+    );
+}

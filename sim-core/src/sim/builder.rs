@@ -7,8 +7,9 @@ use super::clients::ClientSlot;
 use super::{Event, Node, NodeStatus, Role, Simulation, Tracer};
 use crate::clock::{Clock, ClockConfig};
 use crate::config::SimConfig;
+use crate::coverage::{Coverage, FaultSource};
 use crate::error::{ConfigError, SimError};
-use crate::fault::Nemesis;
+use crate::fault::{Nemesis, NemesisConfig};
 use crate::history::History;
 use crate::network::Network;
 use crate::partition::Connectivity;
@@ -162,8 +163,15 @@ impl<M: Message> SimBuilder<M> {
         };
         let nemesis = match &config.nemesis {
             Some(n) => Some(Nemesis::new(
-                n.clone(),
-                servers.len(),
+                // The liveness phase ends the nemesis too.
+                match config.heal_all_at_ns {
+                    Some(at) => NemesisConfig {
+                        stop_ns: Some(n.stop_ns.map_or(at, |s| s.min(at))),
+                        ..n.clone()
+                    },
+                    None => n.clone(),
+                },
+                targets.len(),
                 stream(seed, Stream::Faults),
             )?),
             None => None,
@@ -208,6 +216,8 @@ impl<M: Message> SimBuilder<M> {
                 next_timer: 0,
                 deferred: Vec::new(),
                 client,
+                crash_record: None,
+                pause_record: None,
             });
         }
         let mut sim = Simulation {
@@ -218,6 +228,8 @@ impl<M: Message> SimBuilder<M> {
             targets,
             network,
             partition_rng: stream(seed, Stream::Partitions),
+            coverage: Coverage::new(config.limits.fault_records_max),
+            partition_record: None,
             nemesis,
             workload,
             history: History::default(),
@@ -260,8 +272,18 @@ impl<M: Message> Simulation<M> {
                 },
             )?;
         }
-        for scheduled in self.config.faults.clone() {
-            self.push(scheduled.at_ns, Event::Fault(Box::new(scheduled.fault)))?;
+        for (index, scheduled) in self.config.faults.clone().into_iter().enumerate() {
+            let source = FaultSource::Schedule {
+                index: index as u32,
+            };
+            self.push(
+                scheduled.at_ns,
+                Event::Fault(Box::new((scheduled.fault, source))),
+            )?;
+        }
+        if let Some(at) = self.config.heal_all_at_ns {
+            let heal = Box::new((crate::fault::Fault::HealAll, FaultSource::Liveness));
+            self.push(at, Event::Fault(heal))?;
         }
         if let Some(nemesis) = self.nemesis.as_mut() {
             let first = nemesis.first_tick();

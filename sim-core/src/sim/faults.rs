@@ -1,6 +1,8 @@
-//! Applying faults to the running simulation, from the schedule or from the nemesis.
+//! Applying faults to the running simulation, from the schedule, the nemesis or the liveness
+//! heal, and recording what each one affected (see [`crate::coverage`]).
 
 use super::{Event, NodeStatus, Simulation};
+use crate::coverage::FaultSource;
 use crate::error::SimError;
 use crate::fault::Fault;
 use crate::partition::Connectivity;
@@ -8,66 +10,86 @@ use crate::process::{Message, NodeId};
 use crate::trace::{DropReason, TraceKind};
 
 impl<M: Message> Simulation<M> {
-    /// Applies `fault` now and traces it; a fault that does not fit the node's state (resuming
-    /// a node that is not paused) is traced as not applied.
-    pub(super) fn apply_fault(&mut self, fault: &Fault) -> Result<(), SimError> {
-        let applied = match fault {
-            Fault::Crash { node } => self.crash(*node)?,
-            Fault::Restart { node } => {
-                let applied = self.nodes[node.index()].status == NodeStatus::Crashed;
-                if applied {
-                    self.stats.faults_applied += 1;
-                    self.tracer
-                        .emit(self.now, TraceKind::Fault { fault, applied });
-                    return self.restart(*node);
-                }
-                false
-            }
-            Fault::Pause { node } => self.set_status(*node, NodeStatus::Up, NodeStatus::Paused),
-            Fault::Resume { node } => {
-                let applied = self.set_status(*node, NodeStatus::Paused, NodeStatus::Up);
-                if applied {
-                    let deferred = std::mem::take(&mut self.nodes[node.index()].deferred);
-                    for event in deferred {
-                        self.push(self.now, event)?;
-                    }
-                }
-                applied
-            }
-            Fault::ClockJump { node, delta_ns } => {
-                self.nodes[node.index()].clock.jump(*delta_ns);
-                self.reschedule_timers(*node)?;
-                true
-            }
-            Fault::ClockDrift { node, drift_ppm } => {
-                let now = self.now;
-                self.nodes[node.index()].clock.set_drift(now, *drift_ppm);
-                self.reschedule_timers(*node)?;
-                true
-            }
-            Fault::Partition(spec) => {
-                let nodes = self.nodes.len();
-                match Connectivity::from_spec(spec, nodes, &self.targets, &mut self.partition_rng) {
-                    Ok(conn) => {
-                        self.network.set_connectivity(conn);
-                        true
-                    }
-                    Err(_) => false,
-                }
-            }
-            Fault::Heal => {
-                let was = self.network.connectivity().is_partitioned();
-                self.network
-                    .set_connectivity(Connectivity::full(self.nodes.len()));
-                was
-            }
-        };
+    /// Applies `fault` now, traces it and records it; a fault that does not fit the node's
+    /// state (resuming a node that is not paused) is traced and recorded as not applied.
+    pub(super) fn apply_fault(
+        &mut self,
+        fault: &Fault,
+        source: FaultSource,
+    ) -> Result<(), SimError> {
+        let applied = self.fault_applies(fault);
         if applied {
             self.stats.faults_applied += 1;
         }
         self.tracer
             .emit(self.now, TraceKind::Fault { fault, applied });
+        let record = self.coverage.record(self.now, fault, source, applied);
+        if !applied {
+            return Ok(());
+        }
+        match fault {
+            Fault::Crash { node } => self.crash(*node, record)?,
+            Fault::Restart { node } => self.restart(*node)?,
+            Fault::Pause { node } => {
+                let n = &mut self.nodes[node.index()];
+                n.status = NodeStatus::Paused;
+                n.pause_record = record;
+            }
+            Fault::Resume { node } => self.resume(*node)?,
+            Fault::ClockJump { node, delta_ns } => {
+                self.nodes[node.index()].clock.jump(*delta_ns);
+                self.reschedule_timers(*node)?;
+            }
+            Fault::ClockDrift { node, drift_ppm } => {
+                let now = self.now;
+                self.nodes[node.index()].clock.set_drift(now, *drift_ppm);
+                self.reschedule_timers(*node)?;
+            }
+            Fault::Partition(spec) => {
+                let nodes = self.nodes.len();
+                let conn =
+                    Connectivity::from_spec(spec, nodes, &self.targets, &mut self.partition_rng);
+                if let Ok(conn) = conn {
+                    self.coverage.ended(self.partition_record, self.now);
+                    self.network.set_connectivity(conn);
+                    self.partition_record = record;
+                }
+            }
+            Fault::Heal => self.heal(),
+            Fault::HealAll => {
+                self.heal();
+                for i in 0..self.nodes.len() {
+                    let node = NodeId(i as u32);
+                    match self.nodes[i].status {
+                        NodeStatus::Crashed => self.restart(node)?,
+                        NodeStatus::Paused => self.resume(node)?,
+                        NodeStatus::Up => {}
+                    }
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Whether `fault` fits the current state.
+    fn fault_applies(&self, fault: &Fault) -> bool {
+        let status = |node: &NodeId| self.nodes[node.index()].status;
+        match fault {
+            Fault::Crash { node } => status(node) != NodeStatus::Crashed,
+            Fault::Restart { node } => status(node) == NodeStatus::Crashed,
+            Fault::Pause { node } => status(node) == NodeStatus::Up,
+            Fault::Resume { node } => status(node) == NodeStatus::Paused,
+            Fault::ClockJump { .. } | Fault::ClockDrift { .. } => true,
+            Fault::Partition(spec) => {
+                let mut scratch = self.partition_rng.clone();
+                Connectivity::from_spec(spec, self.nodes.len(), &self.targets, &mut scratch).is_ok()
+            }
+            Fault::Heal => self.network.connectivity().is_partitioned(),
+            Fault::HealAll => {
+                self.network.connectivity().is_partitioned()
+                    || self.nodes.iter().any(|n| n.status != NodeStatus::Up)
+            }
+        }
     }
 
     pub(super) fn nemesis_tick(&mut self) -> Result<(), SimError> {
@@ -84,13 +106,14 @@ impl<M: Message> Simulation<M> {
         let mv = nemesis.draw(&self.targets, &down, partitioned);
         let next = nemesis.next_tick(self.now);
         if let Some(mv) = mv {
+            let source = FaultSource::Nemesis { kind: mv.kind };
             if let Some((after_ns, undo)) = mv.undo {
                 self.push(
                     self.now.saturating_add(after_ns),
-                    Event::Fault(Box::new(undo)),
+                    Event::Fault(Box::new((undo, source))),
                 )?;
             }
-            self.apply_fault(&mv.fault)?;
+            self.apply_fault(&mv.fault, source)?;
         }
         if let Some(at) = next {
             self.push(at, Event::NemesisTick)?;
@@ -98,12 +121,19 @@ impl<M: Message> Simulation<M> {
         Ok(())
     }
 
-    fn crash(&mut self, node: NodeId) -> Result<bool, SimError> {
+    fn heal(&mut self) {
+        self.coverage.ended(self.partition_record.take(), self.now);
+        self.network
+            .set_connectivity(Connectivity::full(self.nodes.len()));
+    }
+
+    fn crash(&mut self, node: NodeId, record: Option<usize>) -> Result<(), SimError> {
         let n = &mut self.nodes[node.index()];
-        if n.status == NodeStatus::Crashed {
-            return Ok(false);
+        if n.status == NodeStatus::Paused {
+            self.coverage.ended(n.pause_record.take(), self.now);
         }
         n.status = NodeStatus::Crashed;
+        n.crash_record = record;
         n.storage.crash();
         n.timers.clear();
         n.epoch += 1;
@@ -118,6 +148,7 @@ impl<M: Message> Simulation<M> {
             } = event
             {
                 self.count_drop(DropReason::NodeDown);
+                self.coverage.dropped(record);
                 let reason = DropReason::NodeDown;
                 self.tracer.emit(
                     self.now,
@@ -131,24 +162,26 @@ impl<M: Message> Simulation<M> {
                 );
             }
         }
-        self.abandon_open_op(node)?;
-        Ok(true)
+        self.abandon_open_op(node)
     }
 
     fn restart(&mut self, node: NodeId) -> Result<(), SimError> {
         let n = &mut self.nodes[node.index()];
+        self.coverage.ended(n.crash_record.take(), self.now);
         n.process = (n.factory)(node);
         n.status = NodeStatus::Up;
         self.boot(node)
     }
 
-    fn set_status(&mut self, node: NodeId, from: NodeStatus, to: NodeStatus) -> bool {
+    fn resume(&mut self, node: NodeId) -> Result<(), SimError> {
         let n = &mut self.nodes[node.index()];
-        let applies = n.status == from;
-        if applies {
-            n.status = to;
+        self.coverage.ended(n.pause_record.take(), self.now);
+        n.status = NodeStatus::Up;
+        let deferred = std::mem::take(&mut n.deferred);
+        for event in deferred {
+            self.push(self.now, event)?;
         }
-        applies
+        Ok(())
     }
 
     /// After a clock change, every pending timer's true firing time moves with the clock.

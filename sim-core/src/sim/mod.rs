@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::config::SimConfig;
+use crate::coverage::{Coverage, CoverageSummary, FaultRecord, FaultSource};
 use crate::error::SimError;
 use crate::fault::{Fault, Nemesis};
 use crate::history::History;
@@ -82,7 +83,7 @@ enum Event<M> {
         epoch: u32,
     },
     /// Boxed: faults are rare and large, and every queue entry is as big as its largest variant.
-    Fault(Box<Fault>),
+    Fault(Box<(Fault, FaultSource)>),
     NemesisTick,
     ClientNext {
         node: NodeId,
@@ -132,6 +133,9 @@ struct Node<M> {
     /// Events that arrived while paused, in arrival order.
     deferred: Vec<Event<M>>,
     client: Option<clients::ClientSlot>,
+    /// The coverage record of the crash or pause in force, if any.
+    crash_record: Option<usize>,
+    pause_record: Option<usize>,
 }
 
 /// The trace hash plus an optional sink and an optional "last event" text for divergence reports.
@@ -167,6 +171,9 @@ pub struct Simulation<M: Message> {
     targets: Vec<NodeId>,
     network: Network,
     partition_rng: SimRng,
+    /// What each fault affected; `partition_record` is the partition in force.
+    coverage: Coverage,
+    partition_record: Option<usize>,
     nemesis: Option<Nemesis>,
     workload: Option<Workload>,
     history: History,
@@ -268,6 +275,25 @@ impl<M: Message> Simulation<M> {
         self.nodes.get(node.index()).map(|n| &n.storage)
     }
 
+    /// Every fault applied so far, with what it affected (up to `limits.fault_records_max`).
+    pub fn fault_records(&self) -> &[FaultRecord] {
+        self.coverage.records()
+    }
+
+    /// Fault coverage so far: totals per kind and the configured faults that changed nothing.
+    pub fn coverage(&self) -> CoverageSummary {
+        let kinds = self
+            .nemesis
+            .as_ref()
+            .map_or(&[][..], |n| &n.config().kinds[..]);
+        self.coverage.summary(self.now, kinds)
+    }
+
+    /// The nemesis configuration in force (for a swarm nemesis, the profile drawn from the seed).
+    pub fn nemesis_profile(&self) -> Option<&crate::fault::NemesisConfig> {
+        self.nemesis.as_ref().map(Nemesis::config)
+    }
+
     /// The partition in force.
     pub fn connectivity(&self) -> &Connectivity {
         self.network.connectivity()
@@ -290,7 +316,8 @@ impl<M: Message> Simulation<M> {
             Event::Timer { node, id, epoch } => self.fire_timer(node, id, epoch)?,
             Event::Fault(fault) => {
                 self.stats.events += 1;
-                self.apply_fault(&fault)?;
+                let (fault, source) = *fault;
+                self.apply_fault(&fault, source)?;
             }
             Event::NemesisTick => {
                 self.stats.events += 1;
@@ -304,11 +331,12 @@ impl<M: Message> Simulation<M> {
 
     fn defer(&mut self, node: NodeId, event: Event<M>) -> Result<(), SimError> {
         let max = self.config.limits.deferred_per_node_max;
-        let deferred = &mut self.nodes[node.index()].deferred;
-        if deferred.len() >= max {
+        let n = &mut self.nodes[node.index()];
+        if n.deferred.len() >= max {
             return Err(self.limit("deferred_per_node_max", max as u64));
         }
-        deferred.push(event);
+        n.deferred.push(event);
+        self.coverage.deferred(n.pause_record);
         Ok(())
     }
 
@@ -343,6 +371,11 @@ impl<M: Message> Simulation<M> {
         };
         if let Some(reason) = reason {
             self.count_drop(reason);
+            let record = match reason {
+                DropReason::NodeDown => self.nodes[to.index()].crash_record,
+                _ => self.partition_record,
+            };
+            self.coverage.dropped(record);
             self.tracer.emit(
                 self.now,
                 TraceKind::Drop {
