@@ -7,7 +7,9 @@
 //!
 //! [`Process`]: sim_core::Process
 
+pub mod chain;
 pub mod pingpong;
+pub mod raft;
 pub mod register;
 
 use std::fmt::Debug;

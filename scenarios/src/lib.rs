@@ -13,6 +13,7 @@
 pub mod check_cmd;
 mod durations;
 pub mod error;
+pub mod experiment_cmd;
 mod linearizable;
 mod liveness;
 mod locate;

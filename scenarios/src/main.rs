@@ -27,6 +27,8 @@ enum Command {
     /// Check a history file (or every file in a directory) for linearizability
     /// (exit 0 linearizable, 1 not, 3 unknown, 2 bad input).
     Check(scenarios::check_cmd::CheckArgs),
+    /// Run a built-in experiment (e.g. Raft's election downtime, after §9.3 of the paper).
+    Experiment(scenarios::experiment_cmd::ExperimentArgs),
     /// List protocols, their bugs and the library scenarios.
     List(run_cmd::ListArgs),
 }
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep_cmd::run(&args),
         Command::Replay(args) => run_cmd::replay(&args),
         Command::Check(args) => scenarios::check_cmd::run(&args),
+        Command::Experiment(args) => scenarios::experiment_cmd::run(&args),
         Command::List(args) => run_cmd::list(&args),
     }
 }

@@ -34,6 +34,8 @@ pub fn all() -> Vec<ProtocolInfo> {
     vec![
         info::<protocols::pingpong::PingPong>(),
         info::<protocols::register::Register>(),
+        info::<protocols::raft::Raft>(),
+        info::<protocols::chain::Chain>(),
     ]
 }
 
@@ -42,6 +44,8 @@ pub(crate) fn dispatch(scenario: &Scenario, options: &RunOptions) -> Result<RunR
     match scenario.spec.protocol.name.as_str() {
         "pingpong" => run_with::<protocols::pingpong::PingPong>(scenario, options),
         "register" => run_with::<protocols::register::Register>(scenario, options),
+        "raft" => run_with::<protocols::raft::Raft>(scenario, options),
+        "chain" => run_with::<protocols::chain::Chain>(scenario, options),
         other => {
             let names: Vec<&str> = all().iter().map(|p| p.name).collect();
             let hint =

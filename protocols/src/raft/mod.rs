@@ -1,0 +1,182 @@
+//! # Raft
+//!
+//! Raft as in Ongaro & Ousterhout, "In Search of an Understandable Consensus Algorithm"
+//! (extended version), with a replicated key/value store as its state machine:
+//!
+//! - leader election with randomized timeouts, terms, one vote per term and the election
+//!   restriction, plus leader stickiness and check-quorum from Ongaro's thesis;
+//! - log replication with the consistency check, conflict truncation, fast back-off hints and
+//!   the current-term commit rule; a new leader appends a no-op;
+//! - durable currentTerm, votedFor and log (one storage key per entry), synced before any reply
+//!   that depends on them; a restarted server recovers from storage alone;
+//! - a key/value state machine (read, write, append, cas) with client sessions so a retried
+//!   command is applied at most once; clients follow leader hints and back off;
+//! - linearizable reads through the log, by ReadIndex, or under a LOCAL-time lease (unsafe when
+//!   clocks drift beyond the margin — see `scenarios/library/raft-lease-drift.json`);
+//! - snapshots once `snapshot_threshold` entries are applied, and InstallSnapshot in one
+//!   message (no chunking);
+//! - the paper's safety properties checked while the run goes by a shared [`Monitor`];
+//! - four known bugs on a switch ([`RaftBug`]).
+//!
+//! Module map: [`options`] (options, bugs), [`log`], [`kv`], [`msg`], [`persist`] (durable
+//! state), [`server`] with `election`, `replication`, `commit`, `snapshot`, `leader`,
+//! `reads`, [`client`],
+//! [`monitor`], [`experiment`] (the §9.3 election-downtime experiment).
+
+pub mod client;
+mod commit;
+mod election;
+pub mod experiment;
+pub mod kv;
+mod leader;
+pub mod log;
+pub mod monitor;
+pub mod msg;
+pub mod options;
+pub mod persist;
+mod reads;
+mod replication;
+pub mod server;
+mod snapshot;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use sim_core::{ConfigError, SimBuilder, Simulation};
+
+pub use client::RaftClient;
+pub use monitor::Monitor;
+pub use msg::RaftMsg;
+pub use options::{RaftBug, RaftOptions, ReadMode};
+pub use server::RaftServer;
+
+use crate::{BugInfo, CheckResult, Cluster, Protocol};
+
+/// The Raft protocol for the scenario runner.
+pub struct Raft;
+
+/// Adds `servers` Raft servers sharing one new monitor to `builder` (which must have no nodes
+/// yet, so the servers are `n0..`) and returns the monitor.
+pub fn add_servers(
+    options: &RaftOptions,
+    servers: u32,
+    builder: &mut SimBuilder<RaftMsg>,
+) -> Result<Rc<RefCell<Monitor>>, ConfigError> {
+    options.validate()?;
+    if servers == 0 {
+        return Err(ConfigError::new(
+            "cluster.servers",
+            "raft needs at least 1 server",
+        ));
+    }
+    if builder.node_count() != 0 {
+        return Err(ConfigError::new(
+            "cluster",
+            "raft servers must be the first nodes",
+        ));
+    }
+    let monitor = Rc::new(RefCell::new(Monitor::new()));
+    let config = Rc::new(options::ServerConfig::new(options, servers));
+    for _ in 0..servers {
+        let (config, monitor) = (config.clone(), monitor.clone());
+        builder
+            .add_server(move |id| Box::new(RaftServer::new(id, config.clone(), monitor.clone())));
+    }
+    Ok(monitor)
+}
+
+/// The servers of a finished (or running) simulation, in id order.
+pub fn servers(sim: &Simulation<RaftMsg>) -> Vec<&RaftServer> {
+    sim.servers()
+        .iter()
+        .filter_map(|&n| sim.process(n)?.as_any().downcast_ref::<RaftServer>())
+        .collect()
+}
+
+impl Protocol for Raft {
+    const NAME: &'static str = "raft";
+    const DESCRIPTION: &'static str = "Raft consensus with a replicated key/value store, sessions, ReadIndex/lease reads and snapshots";
+    const MODEL: Option<&'static str> = Some("cas-register");
+    type Msg = RaftMsg;
+    type Options = RaftOptions;
+
+    fn bugs() -> &'static [BugInfo] {
+        options::BUGS
+    }
+
+    fn populate(
+        options: &RaftOptions,
+        cluster: Cluster,
+        builder: &mut SimBuilder<RaftMsg>,
+    ) -> Result<(), ConfigError> {
+        add_servers(options, cluster.servers, builder)?;
+        for _ in 0..cluster.clients {
+            let (servers, retry, backoff) = (
+                cluster.servers,
+                options.client_retry_ns,
+                options.client_backoff_ns_max,
+            );
+            builder.add_client(move |_| Box::new(RaftClient::new(servers, retry, backoff)));
+        }
+        Ok(())
+    }
+
+    fn end_checks(_options: &RaftOptions, sim: &Simulation<RaftMsg>) -> Vec<CheckResult> {
+        vec![log_matching_at_end(&servers(sim))]
+    }
+
+    fn metrics(sim: &Simulation<RaftMsg>) -> Vec<(String, f64)> {
+        let servers = servers(sim);
+        let Some(first) = servers.first() else {
+            return Vec::new();
+        };
+        let monitor = first.monitor().borrow();
+        let max_of = |f: fn(&RaftServer) -> u64| servers.iter().map(|s| f(s)).max().unwrap_or(0);
+        vec![
+            ("leader_changes".into(), monitor.elections().len() as f64),
+            (
+                "leaderless_ms_max".into(),
+                monitor.leaderless_ns_max() as f64 / 1e6,
+            ),
+            ("commit_index".into(), monitor.commit_index() as f64),
+            (
+                "applied_max".into(),
+                max_of(RaftServer::last_applied) as f64,
+            ),
+            ("snapshots".into(), monitor.snapshots() as f64),
+            (
+                "term_max".into(),
+                servers.iter().map(|s| s.term()).max().unwrap_or(0) as f64,
+            ),
+        ]
+    }
+}
+
+/// The full log-matching property over the final logs: if two servers hold an entry with the
+/// same index and term, they hold identical entries up to it.
+fn log_matching_at_end(servers: &[&RaftServer]) -> CheckResult {
+    const NAME: &str = "raft-log-matching";
+    for (i, a) in servers.iter().enumerate() {
+        for b in &servers[i + 1..] {
+            let (la, lb) = (a.log(), b.log());
+            let low = la.snapshot_index().max(lb.snapshot_index()) + 1;
+            let high = la.last_index().min(lb.last_index());
+            // The highest index where both agree on the term; everything from `low` up to it
+            // must be identical.
+            let Some(agree) = (low..=high).rev().find(|&k| la.term_at(k) == lb.term_at(k)) else {
+                continue;
+            };
+            if let Some(k) = (low..=agree).find(|&k| la.entry(k) != lb.entry(k)) {
+                let (na, nb) = (a.id(), b.id());
+                return CheckResult::fail(
+                    NAME,
+                    format!("{na} and {nb} agree at index {agree} but differ at {k}"),
+                );
+            }
+        }
+    }
+    CheckResult::pass(
+        NAME,
+        format!("{} final logs agree where they overlap", servers.len()),
+    )
+}
