@@ -8,6 +8,7 @@
 //! [`Process`]: sim_core::Process
 
 pub mod chain;
+pub mod gossip;
 pub mod pingpong;
 pub mod raft;
 pub mod register;

@@ -36,6 +36,7 @@ pub fn all() -> Vec<ProtocolInfo> {
         info::<protocols::register::Register>(),
         info::<protocols::raft::Raft>(),
         info::<protocols::chain::Chain>(),
+        info::<protocols::gossip::Gossip>(),
     ]
 }
 
@@ -46,6 +47,7 @@ pub(crate) fn dispatch(scenario: &Scenario, options: &RunOptions) -> Result<RunR
         "register" => run_with::<protocols::register::Register>(scenario, options),
         "raft" => run_with::<protocols::raft::Raft>(scenario, options),
         "chain" => run_with::<protocols::chain::Chain>(scenario, options),
+        "gossip" => run_with::<protocols::gossip::Gossip>(scenario, options),
         other => {
             let names: Vec<&str> = all().iter().map(|p| p.name).collect();
             let hint =
