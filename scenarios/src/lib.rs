@@ -23,6 +23,7 @@ pub mod replay;
 pub mod report;
 mod runner;
 pub mod scenario;
+pub mod shrink;
 pub mod sweep;
 mod trace_file;
 

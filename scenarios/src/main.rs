@@ -22,6 +22,9 @@ enum Command {
     /// Run a scenario over many seeds in parallel and summarise the failures
     /// (exit 0 all passed, 1 some failed, 2 bad input).
     Sweep(sweep_cmd::SweepArgs),
+    /// Reduce a failing run to a minimal scenario (fewer faults, shorter, fewer clients and
+    /// servers) that still fails the same check, written as a standalone file.
+    Shrink(run_cmd::ShrinkArgs),
     /// Re-run a run saved with `dsim run --out DIR` and confirm the same trace hash.
     Replay(run_cmd::ReplayArgs),
     /// Check a history file (or every file in a directory) for linearizability
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_cmd::run(&args),
         Command::Sweep(args) => sweep_cmd::run(&args),
         Command::Replay(args) => run_cmd::replay(&args),
+        Command::Shrink(args) => run_cmd::shrink(&args),
         Command::Check(args) => scenarios::check_cmd::run(&args),
         Command::Experiment(args) => scenarios::experiment_cmd::run(&args),
         Command::List(args) => run_cmd::list(&args),

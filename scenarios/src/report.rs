@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use protocols::CheckResult;
 use serde::Serialize;
-use sim_core::{CoverageSummary, HistoryEvent, NemesisConfig, Stats, Violation};
+use sim_core::{CoverageSummary, FaultRecord, HistoryEvent, NemesisConfig, Stats, Violation};
 
 /// Everything a run produced that a caller may want.
 #[derive(Clone, Debug, Serialize)]
@@ -39,6 +39,9 @@ pub struct RunReport {
     /// The client history.
     #[serde(skip)]
     pub history: Vec<HistoryEvent>,
+    /// Every fault applied, with its origin and effect.
+    #[serde(skip)]
+    pub fault_records: Vec<FaultRecord>,
 }
 
 fn hex<S: serde::Serializer>(hash: &u64, s: S) -> Result<S::Ok, S::Error> {

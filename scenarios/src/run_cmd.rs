@@ -161,3 +161,67 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
         }
     }
 }
+
+/// Arguments of `dsim shrink`.
+#[derive(clap::Args)]
+pub struct ShrinkArgs {
+    /// The scenario file.
+    file: PathBuf,
+    /// The failing seed.
+    #[arg(long)]
+    seed: u64,
+    /// The check that must keep failing (default: the first failing one).
+    #[arg(long)]
+    check: Option<String>,
+    /// Where to write the shrunk scenario (default: FILE-seedN-shrunk.json in the current directory).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Most runs to spend.
+    #[arg(long, default_value_t = 300)]
+    runs_max: u32,
+}
+
+/// Runs `dsim shrink`.
+pub fn shrink(args: &ShrinkArgs) -> ExitCode {
+    let scenario = match Scenario::from_file(&args.file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let shrunk =
+        match scenarios::shrink::shrink(&scenario, args.seed, args.check.as_deref(), args.runs_max)
+        {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        };
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!("{}-seed{}-shrunk.json", scenario.name, args.seed))
+    });
+    if let Err(e) = write(
+        &out,
+        scenarios::shrink::to_file_text(&shrunk, args.seed).as_bytes(),
+    ) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    for step in &shrunk.steps {
+        println!("  kept: {step}");
+    }
+    let s = &shrunk.spec;
+    println!(
+        "shrunk in {} runs: still fails `{}` with {} fault(s), {:.3} s, {} client(s), {} server(s)",
+        shrunk.runs,
+        shrunk.check,
+        s.faults.len(),
+        s.duration_ns as f64 / 1e9,
+        s.workload.as_ref().map_or(0, |w| w.clients),
+        s.cluster.servers
+    );
+    println!("reproduce: dsim run {} --seed {}", out.display(), args.seed);
+    ExitCode::SUCCESS
+}

@@ -90,6 +90,7 @@ pub(crate) fn run_with<P: Protocol>(
         coverage: sim.coverage(),
         nemesis: sim.nemesis_profile().cloned(),
         history: sim.history().events().to_vec(),
+        fault_records: sim.fault_records().to_vec(),
     })
 }
 

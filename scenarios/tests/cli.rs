@@ -392,3 +392,48 @@ fn replay_reproduces_a_saved_run_and_notices_tampering() {
     assert!(String::from_utf8_lossy(&replay.stderr).contains("DIFFERENT"));
     assert_eq!(dsim(&["replay", "/nonexistent"]).status.code(), Some(2));
 }
+
+#[test]
+fn shrink_writes_a_smaller_scenario_that_still_fails_the_same_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let buggy = buggy_register(dir.path());
+    let out_file = dir.path().join("small.json");
+    let out = dsim(&[
+        "shrink",
+        buggy.to_str().unwrap(),
+        "--seed",
+        "0",
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let small: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert!(
+        small["duration_ns"].as_u64().unwrap() < 20_000_000_000,
+        "{small}"
+    );
+    assert!(small["faults"].as_array().map_or(0, Vec::len) <= 4);
+    let rerun = dsim(&["run", out_file.to_str().unwrap(), "--json"]);
+    assert_eq!(
+        rerun.status.code(),
+        Some(1),
+        "the shrunk file must still fail on its own seed"
+    );
+    let v = json(&rerun);
+    assert!(
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "linearizable" && c["ok"] == false)
+    );
+    let passing = dsim(&["shrink", &register(), "--seed", "0"]);
+    assert_eq!(passing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&passing.stderr).contains("does not fail"));
+}
