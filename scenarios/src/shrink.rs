@@ -273,7 +273,7 @@ pub fn to_file_text(shrunk: &Shrunk, seed: u64) -> String {
     if let Value::Object(map) = &mut value {
         // Leave out what is at its default, so the file shows what matters.
         let defaults = serde_json::to_value(sim_core::Limits::default()).unwrap_or(Value::Null);
-        map.retain(|key, v| !v.is_null() && !(key == "limits" && *v == defaults));
+        map.retain(|key, v| !(v.is_null() || key == "limits" && *v == defaults));
         if map.get("clocks").is_some_and(|c| {
             c["nodes"].as_array().is_some_and(Vec::is_empty) && c["skew"].is_null()
         }) {
