@@ -1,0 +1,113 @@
+//! Every library scenario keeps its verdict and its exact trace hash. A changed hash means the
+//! simulation of that scenario changed: if the change is deliberate, re-bless the table with
+//! `DSIM_BLESS=1 cargo test -p scenarios --test library -- --nocapture` and paste what it prints.
+
+use std::path::Path;
+
+use scenarios::{RunOptions, Scenario};
+
+/// Scenarios too long for the test suite, and why.
+const SKIPPED: &[(&str, &str)] = &[(
+    "gossip-10k.json",
+    "10,000 members run for seconds; see the gossip tests for 1,000",
+)];
+
+/// `pingpong.json` is the 600-second throughput benchmark; its golden entry covers 10 seconds.
+const PINGPONG_TEST_DURATION_NS: u64 = 10_000_000_000;
+
+/// (file, passes on its own seed, trace hash).
+const GOLDEN: &[(&str, bool, &str)] = &[
+    ("chain-clock-skew.json", true, "5528bd59c61f985a"),
+    ("chain-crash-recovery.json", true, "ebee8e2293d2d371"),
+    ("chain-lossy.json", true, "5743ab63b65ad559"),
+    ("chain-middle-failure.json", true, "2164cd6651327c7f"),
+    ("chain-nemesis.json", true, "4a7aa17bd4e2a643"),
+    ("chain-partitions.json", true, "1d26935de1b6dedd"),
+    ("chain-pauses.json", true, "a8eac5e4116f93e6"),
+    ("chain-stale-tail.json", true, "8afeeb505842015b"),
+    ("chain-tail-reorder.json", true, "5cfb0e29d1b3371e"),
+    ("gossip-clock-skew.json", true, "d92fb21c5e1f9fa9"),
+    ("gossip-crash.json", true, "7203a3dfbfcaf3d4"),
+    ("gossip-lossy.json", true, "8d8ed020d387c4d0"),
+    ("gossip-partitions.json", true, "2bea5f868745fe19"),
+    ("gossip-pauses.json", true, "c8561ba8818ffc60"),
+    ("pingpong.json", true, "630f708f9e4f9349"),
+    ("raft-clock-skew.json", true, "0e37293ecab9b556"),
+    ("raft-crash-recovery.json", true, "e863beefe9005883"),
+    ("raft-figure8.json", true, "704c1b4a5d0a0640"),
+    ("raft-lease-drift.json", true, "d3e8ff111227dddb"),
+    ("raft-lossy.json", true, "91725240eb2aece0"),
+    ("raft-nemesis.json", true, "4b8f31ac364d5b4c"),
+    ("raft-partitions.json", true, "028b0c6794f6c7cb"),
+    ("raft-pauses.json", true, "621f06a8db263845"),
+    ("raft-restart-storm.json", true, "d4ecd143902ff09f"),
+    ("register.json", true, "eddc506a68351be9"),
+];
+
+fn library() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("library");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with(".json") && !SKIPPED.iter().any(|(s, _)| s == n))
+        .collect();
+    names.sort();
+    names
+}
+
+fn run(name: &str) -> (bool, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("library")
+        .join(name);
+    let mut scenario = Scenario::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    if name == "pingpong.json" {
+        scenario.spec.duration_ns = PINGPONG_TEST_DURATION_NS;
+    }
+    let report =
+        scenarios::run(&scenario, &RunOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    (report.ok, format!("{:016x}", report.trace_hash))
+}
+
+#[test]
+fn library_scenarios_keep_their_verdicts_and_trace_hashes() {
+    let bless = std::env::var_os("DSIM_BLESS").is_some();
+    let mut mismatches = Vec::new();
+    let mut table = String::new();
+    for name in library() {
+        let (ok, hash) = run(&name);
+        table.push_str(&format!("    (\"{name}\", {ok}, \"{hash}\"),\n"));
+        match GOLDEN.iter().find(|(n, _, _)| *n == name) {
+            Some((_, want_ok, want_hash)) if (*want_ok, *want_hash) == (ok, hash.as_str()) => {}
+            Some((_, want_ok, want_hash)) => mismatches.push(format!(
+                "{name}: expected ok={want_ok} hash {want_hash}, got ok={ok} hash {hash}"
+            )),
+            None => mismatches.push(format!("{name}: no golden entry (ok={ok} hash {hash})")),
+        }
+    }
+    for (name, ..) in GOLDEN {
+        if !library().iter().any(|n| n == name) {
+            mismatches.push(format!("{name}: golden entry for a scenario that is gone"));
+        }
+    }
+    if bless {
+        println!("const GOLDEN: &[(&str, bool, &str)] = &[\n{table}];");
+        return;
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{}\n(re-bless deliberately with DSIM_BLESS=1)",
+        mismatches.join("\n")
+    );
+}
+
+#[test]
+fn every_library_scenario_passes_on_its_own_seed() {
+    // Scenarios that exist to show a failure (raft-lease-drift: lease reads under clock drift)
+    // fail on other seeds, which their protocol's tests sweep; on their own seed all pass.
+    let failing: Vec<&str> = GOLDEN
+        .iter()
+        .filter(|(_, ok, _)| !ok)
+        .map(|(n, ..)| *n)
+        .collect();
+    assert!(failing.is_empty(), "{failing:?}");
+}
