@@ -48,13 +48,12 @@ mod tests {
     use super::*;
     use crate::{Ctx, NodeId, Process, SimBuilder, SimConfig, TimerId, secs};
 
-    /// Broadcasts to its peers in the iteration order of a std `HashSet`: exactly the kind of
-    /// hidden nondeterminism dsim forbids, since each set gets fresh random hash keys.
-    struct HashOrderBroadcaster {
-        peers: HashSet<u32>,
+    /// Broadcasts to its peers, in the order it was given them, every second.
+    struct Broadcaster {
+        peers: Vec<u32>,
     }
 
-    impl Process for HashOrderBroadcaster {
+    impl Process for Broadcaster {
         type Msg = u32;
         fn on_start(&mut self, ctx: &mut Ctx<'_, u32>) {
             ctx.set_timer(secs(1), 0);
@@ -68,7 +67,10 @@ mod tests {
         }
     }
 
-    fn build(deterministic: bool) -> Simulation<u32> {
+    /// Sixteen broadcasters whose peer order comes from iterating a std `HashSet`: exactly the
+    /// hidden nondeterminism dsim forbids, since each set gets fresh random hash keys. With
+    /// `sorted`, the order is fixed.
+    fn build(sorted: bool) -> Simulation<u32> {
         let mut b = SimBuilder::new(SimConfig {
             seed: 1,
             duration_ns: secs(20),
@@ -76,41 +78,15 @@ mod tests {
         });
         for _ in 0..16 {
             b.add_server(move |_| {
-                let peers: HashSet<u32> = (0..16).collect();
-                if deterministic {
-                    Box::new(Sorted {
-                        peers: {
-                            let mut v: Vec<u32> = peers.into_iter().collect();
-                            v.sort_unstable();
-                            v
-                        },
-                    })
-                } else {
-                    Box::new(HashOrderBroadcaster { peers })
+                let mut peers: Vec<u32> = (0..16).collect::<HashSet<u32>>().into_iter().collect();
+                if sorted {
+                    peers.sort_unstable();
                 }
+                Box::new(Broadcaster { peers })
             });
         }
         b.describe_events();
         b.build().unwrap()
-    }
-
-    /// The same broadcaster with a sorted peer list.
-    struct Sorted {
-        peers: Vec<u32>,
-    }
-
-    impl Process for Sorted {
-        type Msg = u32;
-        fn on_start(&mut self, ctx: &mut Ctx<'_, u32>) {
-            ctx.set_timer(secs(1), 0);
-        }
-        fn on_message(&mut self, _ctx: &mut Ctx<'_, u32>, _from: NodeId, _msg: u32) {}
-        fn on_timer(&mut self, ctx: &mut Ctx<'_, u32>, _t: TimerId, _tag: u64) {
-            for p in &self.peers {
-                ctx.send(NodeId(*p), *p);
-            }
-            ctx.set_timer(secs(1), 0);
-        }
     }
 
     #[test]

@@ -147,19 +147,7 @@ impl<M: Message> Simulation<M> {
                 msg,
             } = event
             {
-                self.count_drop(DropReason::NodeDown);
-                self.coverage.dropped(record);
-                let reason = DropReason::NodeDown;
-                self.tracer.emit(
-                    self.now,
-                    TraceKind::Drop {
-                        from,
-                        to,
-                        sent_ns,
-                        reason,
-                        msg: &msg,
-                    },
-                );
+                self.drop_message(from, to, sent_ns, DropReason::NodeDown, &msg, record);
             }
         }
         self.abandon_open_op(node)

@@ -370,22 +370,11 @@ impl<M: Message> Simulation<M> {
             None
         };
         if let Some(reason) = reason {
-            self.count_drop(reason);
             let record = match reason {
                 DropReason::NodeDown => self.nodes[to.index()].crash_record,
                 _ => self.partition_record,
             };
-            self.coverage.dropped(record);
-            self.tracer.emit(
-                self.now,
-                TraceKind::Drop {
-                    from,
-                    to,
-                    sent_ns,
-                    reason,
-                    msg: &msg,
-                },
-            );
+            self.drop_message(from, to, sent_ns, reason, &msg, record);
             return Ok(());
         }
         self.stats.messages_delivered += 1;
@@ -575,6 +564,28 @@ impl<M: Message> Simulation<M> {
                 detail,
             });
         }
+    }
+
+    /// Counts, attributes to a fault's coverage record and traces a message that will not arrive.
+    fn drop_message(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        sent_ns: Nanos,
+        reason: DropReason,
+        msg: &M,
+        record: Option<usize>,
+    ) {
+        self.count_drop(reason);
+        self.coverage.dropped(record);
+        let kind = TraceKind::Drop {
+            from,
+            to,
+            sent_ns,
+            reason,
+            msg,
+        };
+        self.tracer.emit(self.now, kind);
     }
 
     fn count_drop(&mut self, reason: DropReason) {
