@@ -12,6 +12,7 @@ pub mod gossip;
 pub mod pingpong;
 pub mod raft;
 pub mod register;
+pub mod twopc;
 
 use std::fmt::Debug;
 

@@ -37,6 +37,7 @@ pub fn all() -> Vec<ProtocolInfo> {
         info::<protocols::raft::Raft>(),
         info::<protocols::chain::Chain>(),
         info::<protocols::gossip::Gossip>(),
+        info::<protocols::twopc::TwoPc>(),
     ]
 }
 
@@ -48,6 +49,7 @@ pub(crate) fn dispatch(scenario: &Scenario, options: &RunOptions) -> Result<RunR
         "raft" => run_with::<protocols::raft::Raft>(scenario, options),
         "chain" => run_with::<protocols::chain::Chain>(scenario, options),
         "gossip" => run_with::<protocols::gossip::Gossip>(scenario, options),
+        "twopc" => run_with::<protocols::twopc::TwoPc>(scenario, options),
         other => {
             let names: Vec<&str> = all().iter().map(|p| p.name).collect();
             let hint =

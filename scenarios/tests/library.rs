@@ -17,6 +17,14 @@ const PINGPONG_TEST_DURATION_NS: u64 = 10_000_000_000;
 
 /// (file, passes on its own seed, trace hash).
 const GOLDEN: &[(&str, bool, &str)] = &[
+    ("2pc-bank-crash.json", true, "1007278bf2f1b3b2"),
+    ("2pc-blocking.json", true, "f820b1b40ea06c97"),
+    ("2pc-clock-skew.json", true, "4db247681f4d5f32"),
+    ("2pc-coordinator-crash.json", true, "bf73d937493508d8"),
+    ("2pc-lossy.json", true, "146e530c8e58eb91"),
+    ("2pc-partitions.json", true, "fd98ed606ad73b1a"),
+    ("2pc-pauses.json", true, "a150f2b600a632ba"),
+    ("2pc-rw-nemesis.json", true, "42348be0e5d561fc"),
     ("chain-clock-skew.json", true, "5528bd59c61f985a"),
     ("chain-crash-recovery.json", true, "ebee8e2293d2d371"),
     ("chain-lossy.json", true, "5743ab63b65ad559"),
