@@ -14,7 +14,8 @@ pub struct Explanation {
     pub key: Option<Value>,
     /// The completed operation that cannot be placed after the longest prefix.
     pub op: OpRef,
-    /// The longest linearizable prefix found, in linearization order.
+    /// The longest linearizable prefix found, in linearization order (for a partition of more
+    /// than [`crate::search::SEGMENT_OPS`] calls, its part from the last segment searched).
     pub prefix: Vec<OpRef>,
     /// Model states the search reached with that prefix placed (a few of them).
     pub states_before: Vec<String>,

@@ -290,9 +290,11 @@ impl History {
     pub fn operations(&self) -> Result<Vec<Operation>, HistoryError> {
         let mut ops: Vec<Operation> = Vec::new();
         let mut failed: Vec<bool> = Vec::new();
-        // Open call per process: index into `ops`. A BTreeMap, not a HashMap, so nothing
+        // Open call per process: index into `ops`. Only looked up, never iterated, so nothing
         // depends on hashing order.
-        let mut open = std::collections::BTreeMap::<u64, usize>::new();
+        let mut open = rustc_hash::FxHashMap::<u64, usize>::default();
+        ops.reserve(self.events.len() / 2 + 1);
+        failed.reserve(self.events.len() / 2 + 1);
         for (index, event) in self.events.iter().enumerate() {
             let line = self.lines.get(index).copied().unwrap_or(0);
             if event.kind == EventKind::Invoke {
@@ -349,14 +351,13 @@ impl History {
                 EventKind::Info | EventKind::Invoke => {}
             }
         }
-        let mut kept: Vec<Operation> = ops
-            .into_iter()
-            .zip(failed)
-            .filter_map(|(op, failed)| (!failed).then_some(op))
-            .collect();
-        for (id, op) in kept.iter_mut().enumerate() {
-            op.id = id;
+        if failed.contains(&true) {
+            let mut failed = failed.into_iter();
+            ops.retain(|_| !failed.next().unwrap_or(false));
+            for (id, op) in ops.iter_mut().enumerate() {
+                op.id = id;
+            }
         }
-        Ok(kept)
+        Ok(ops)
     }
 }

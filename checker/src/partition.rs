@@ -2,10 +2,11 @@
 //! checked apart, in parallel on rayon's work-stealing pool (each worker takes the next key from
 //! a shared queue), and the rest are cancelled as soon as one key is not linearizable.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
+
+use rustc_hash::FxHashMap;
 
 use crate::history::{Operation, Value};
 use crate::model::Model;
@@ -19,25 +20,34 @@ pub(crate) struct Partition<'a> {
     pub(crate) ops: Vec<&'a Operation>,
 }
 
-/// Splits operations by key, in key order (a BTreeMap: the order never depends on hashing).
+/// Splits operations by key, in key order (sorted at the end: the order never depends on
+/// hashing; the hash map is only looked up).
 pub(crate) fn split(ops: &[Operation]) -> Vec<Partition<'_>> {
-    let mut by_key: BTreeMap<Option<&Value>, Vec<&Operation>> = BTreeMap::new();
+    let mut index: FxHashMap<Option<&Value>, usize> = FxHashMap::default();
+    let mut partitions: Vec<Partition<'_>> = Vec::new();
     for op in ops {
-        by_key.entry(op.key.as_ref()).or_default().push(op);
+        let slot = *index.entry(op.key.as_ref()).or_insert_with(|| {
+            partitions.push(Partition {
+                key: op.key.clone(),
+                ops: Vec::new(),
+            });
+            partitions.len() - 1
+        });
+        partitions[slot].ops.push(op);
     }
-    by_key
-        .into_iter()
-        .map(|(key, ops)| Partition {
-            key: key.cloned(),
-            ops,
-        })
-        .collect()
+    partitions.sort_by(|a, b| a.key.cmp(&b.key));
+    partitions
 }
+
+/// Fewest operations (all partitions together) worth waking rayon's workers for: below it,
+/// handing partitions to other threads costs more than checking them here.
+pub(crate) const PARALLEL_OPS_MIN: usize = 1024;
 
 /// How partitions are run.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RunMode {
-    /// Check partitions on rayon's thread pool; otherwise one after another, in key order.
+    /// Check partitions on rayon's thread pool (when there are at least [`PARALLEL_OPS_MIN`]
+    /// operations); otherwise one after another, in key order.
     pub(crate) parallel: bool,
     /// Cancel the other partitions once one is not linearizable.
     pub(crate) stop_on_first_failure: bool,
@@ -67,7 +77,8 @@ pub(crate) fn check_all<M: Model>(
         }
         result
     };
-    if !mode.parallel || partitions.len() < 2 {
+    let total_ops: usize = partitions.iter().map(|p| p.ops.len()).sum();
+    if !mode.parallel || partitions.len() < 2 || total_ops < PARALLEL_OPS_MIN {
         return partitions.iter().map(run).collect();
     }
     // Smallest first when one failure decides the history (small keys are decided soonest);

@@ -162,6 +162,42 @@ fn kv_c10_bad_every_key_definite() {
     }
 }
 
+/// Checked key by key without stopping, c50-bad decides every key (Porcupine cannot decide two
+/// of them alone), at least one of them not linearizable; c50-ok stays linearizable throughout.
+#[test]
+fn kv_c50_every_key_definite() {
+    let options = CheckOptions {
+        stop_on_first_failure: false,
+        ..CheckOptions::default()
+    };
+    let spec = ModelSpec::new(ModelKind::Kv);
+    let bad = check_file("porcupine/kv/c50-bad.txt", &spec, &options);
+    assert_eq!(bad.partitions.len(), 10);
+    for partition in &bad.partitions {
+        assert_ne!(
+            partition.verdict,
+            Verdict::Unknown,
+            "key {:?}: {:?}",
+            partition.key,
+            partition.reason
+        );
+    }
+    assert!(
+        bad.partitions
+            .iter()
+            .any(|p| p.verdict == Verdict::NotLinearizable)
+    );
+    let ok = check_file("porcupine/kv/c50-ok.txt", &spec, &options);
+    for partition in &ok.partitions {
+        assert_eq!(
+            partition.verdict,
+            Verdict::Linearizable,
+            "key {:?}",
+            partition.key
+        );
+    }
+}
+
 /// Knossos' cas-register files, initially 0: the published verdicts, and a definite one for
 /// the rest (as recorded here).
 #[test]

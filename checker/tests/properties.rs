@@ -146,8 +146,99 @@ fn corrupt(history: &mut History, nth: usize, to: i64) -> bool {
     true
 }
 
+/// A kv run: each call `(f, start, length, ending, seen)` takes effect at the middle of its
+/// interval; appends and puts write a token of their own, so gets see real interleavings. A get
+/// then reports the value seen by get number `seen` instead (when `seen` names one), so the
+/// history may or may not be linearizable. Endings: 0 ok, 1 info (took effect), 2 info (did
+/// not).
+fn kv_run(calls: &[(u8, u64, u64, u8, usize)]) -> History {
+    let point = |&(_, start, length, _, _): &(u8, u64, u64, u8, usize)| start * 4 + length * 2;
+    let mut order: Vec<usize> = (0..calls.len()).collect();
+    order.sort_by_key(|&i| (point(&calls[i]), i));
+    let mut state = String::new();
+    let mut seen = vec![String::new(); calls.len()];
+    for &i in &order {
+        let (f, _, _, ending, _) = calls[i];
+        let token = format!("{}{i}", if f == 2 { "P" } else { "a" });
+        match (f, ending) {
+            (0, _) => seen[i] = state.clone(),
+            (_, 2) => {}
+            (1, _) => state.push_str(&token),
+            _ => state = token,
+        }
+    }
+    let gets: Vec<usize> = (0..calls.len()).filter(|&i| calls[i].0 == 0).collect();
+    let mut timed = Vec::new();
+    for (i, &(f, start, length, ending, other)) in calls.iter().enumerate() {
+        let token = format!("{}{i}", if f == 2 { "P" } else { "a" });
+        let (f, input) = match f {
+            0 => (OpFn::Get, Value::Nil),
+            1 => (OpFn::Append, Value::Str(token)),
+            _ => (OpFn::Put, Value::Str(token)),
+        };
+        let event = |kind, value, time| Event {
+            process: i as u64,
+            kind,
+            f,
+            key: None,
+            value,
+            time,
+        };
+        timed.push((start * 4, i, event(EventKind::Invoke, input.clone(), 0)));
+        let end = (start + length) * 4 + 1;
+        if f == OpFn::Get {
+            let shown = gets.get(other).map_or(i, |&g| g);
+            timed.push((
+                end,
+                i,
+                event(EventKind::Ok, Value::Str(seen[shown].clone()), 0),
+            ));
+        } else if ending == 0 {
+            timed.push((end, i, event(EventKind::Ok, input, 0)));
+        } else {
+            timed.push((end, i, event(EventKind::Info, Value::Nil, 0)));
+        }
+    }
+    timed.sort_by_key(|(time, i, _)| (*time, *i));
+    History::from_events("kv", timed.into_iter().map(|(_, _, e)| e).collect())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Searched in tiny segments (the long-history mode), the verdicts stay those of brute force,
+    /// on registers with open calls and on kv runs.
+    #[test]
+    fn segments_agree_with_brute_force(calls in prop::collection::vec(call(), 1..8), results in prop::collection::vec(0i64..4, 8), kv in prop::collection::vec((0u8..3, 0u64..24, 1u64..24, prop_oneof![4 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)], 0usize..12), 1..9), segment_ops in 1usize..4) {
+        let mut options = CheckOptions::default();
+        options.limits.segment_ops = segment_ops;
+        let mut history = execute(&calls, true);
+        let mut results = results.into_iter().cycle();
+        for event in &mut history.events {
+            if event.kind == EventKind::Ok && event.f == OpFn::Read {
+                event.value = Value::Int(results.next().unwrap());
+            }
+        }
+        let expected = if slow(&history) { Verdict::Linearizable } else { Verdict::NotLinearizable };
+        let verdict = check_with_model(&register(), "cas-register", &history, &options).unwrap().verdict;
+        prop_assert_eq!(verdict, expected);
+        let history = kv_run(&kv);
+        let model = Kv { initial: Value::Str(String::new()) };
+        let expected = if brute_force(&model, &history.operations().unwrap()) { Verdict::Linearizable } else { Verdict::NotLinearizable };
+        let verdict = check_with_model(&model, "kv", &history, &options).unwrap().verdict;
+        prop_assert_eq!(verdict, expected);
+    }
+
+    /// On kv runs with unique tokens, open calls and gets that may report another get's value,
+    /// the fast search (with its lookahead and unobserved-state merging) agrees with brute force.
+    #[test]
+    fn kv_runs_agree_with_brute_force(calls in prop::collection::vec((0u8..3, 0u64..24, 1u64..24, prop_oneof![4 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)], 0usize..12), 1..9)) {
+        let history = kv_run(&calls);
+        let model = Kv { initial: Value::Str(String::new()) };
+        let expected = if brute_force(&model, &history.operations().unwrap()) { Verdict::Linearizable } else { Verdict::NotLinearizable };
+        let verdict = check_with_model(&model, "kv", &history, &CheckOptions::default()).unwrap().verdict;
+        prop_assert_eq!(verdict, expected);
+    }
 
     /// A history recorded from a real sequential execution is linearizable.
     #[test]

@@ -76,6 +76,27 @@ impl Model for Kv {
         }
     }
 
+    fn allows(&self, state: &Value, op: &Operation) -> bool {
+        match (op.f, &op.output) {
+            (OpFn::Get | OpFn::Read, Some(out)) => out == state,
+            (OpFn::Get | OpFn::Read, None) => true,
+            (OpFn::Append, _) => matches!(
+                (state, &op.input),
+                (Value::Str(_) | Value::Nil, Value::Str(_)) | (Value::List(_) | Value::Nil, _)
+            ),
+            _ => self.step(state, op).is_some(),
+        }
+    }
+
+    fn reset_state(&self, op: &Operation) -> Option<Value> {
+        matches!(op.f, OpFn::Put | OpFn::Write).then(|| op.input.clone())
+    }
+
+    fn is_blind(&self, op: &Operation) -> bool {
+        // An append that fits a value still fits after more appends.
+        op.f == OpFn::Append
+    }
+
     fn is_growing(&self, op: &Operation) -> bool {
         matches!(op.f, OpFn::Get | OpFn::Read | OpFn::Append)
     }
@@ -103,7 +124,12 @@ impl Model for Kv {
 /// `state` with `tail` appended, or `None` when the types do not fit (an integer value).
 fn append(state: &Value, tail: &Value) -> Option<Value> {
     match (state, tail) {
-        (Value::Str(s), Value::Str(t)) => Some(Value::Str(format!("{s}{t}"))),
+        (Value::Str(s), Value::Str(t)) => {
+            let mut joined = String::with_capacity(s.len() + t.len());
+            joined.push_str(s);
+            joined.push_str(t);
+            Some(Value::Str(joined))
+        }
         (Value::Nil, Value::Str(t)) => Some(Value::Str(t.clone())),
         (Value::List(items), item) => {
             let mut items = items.clone();

@@ -97,6 +97,28 @@ pub trait Model: Sync {
         false
     }
 
+    /// Whether `op` may take effect in `state`: `step(state, op).is_some()`, the default. The
+    /// search asks this instead of `step` for read-only operations (whose next state is
+    /// `state`), so a model can answer without building a state.
+    fn allows(&self, state: &Self::State, op: &Operation) -> bool {
+        self.step(state, op).is_some()
+    }
+
+    /// Lookahead, optional (speed only): the state `op` leaves whatever state it takes effect
+    /// in (a write, a put), or `None`. The lookahead uses it to see which states a later
+    /// operation can start from when such calls may go before it.
+    fn reset_state(&self, _op: &Operation) -> Option<Self::State> {
+        None
+    }
+
+    /// Lookahead, optional (speed only): whether `op` is *blind*: growing, and legal in every
+    /// growth of a state it is legal in (an append). The search treats a state that no call
+    /// still to be placed can observe before the next reset as one anonymous state, so the
+    /// orders of blind calls nobody observes are searched once.
+    fn is_blind(&self, _op: &Operation) -> bool {
+        false
+    }
+
     /// Lookahead, optional (speed only): whether `op` only ever *grows* the state in the sense
     /// [`Model::can_reach`] assumes (reads grow nothing; appends extend a string).
     fn is_growing(&self, _op: &Operation) -> bool {
@@ -105,7 +127,8 @@ pub trait Model: Sync {
 
     /// Lookahead, optional (speed only): whether the completed operation `later` can be legal
     /// in some state reached from `state` by growing operations alone. The search prunes a
-    /// configuration when this is false for an operation that only growing ones can precede.
+    /// configuration when this is false for an operation that only growing ones, and calls with
+    /// a [`Model::reset_state`] whose state this is also false for, can precede.
     /// Return `true` unless sure.
     fn can_reach(&self, _state: &Self::State, _later: &Operation) -> bool {
         true

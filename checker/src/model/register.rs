@@ -70,13 +70,25 @@ impl Model for Register {
         }
     }
 
+    fn allows(&self, state: &Value, op: &Operation) -> bool {
+        match (op.f, &op.output) {
+            (OpFn::Read, Some(out)) => out == state,
+            (OpFn::Read, None) => true,
+            _ => self.step(state, op).is_some(),
+        }
+    }
+
+    fn reset_state(&self, op: &Operation) -> Option<Value> {
+        (op.f == OpFn::Write).then(|| op.input.clone())
+    }
+
     fn is_growing(&self, op: &Operation) -> bool {
         // Only ops that never change the register can precede a lookahead target.
         self.is_read_only(op)
     }
 
     fn can_reach(&self, state: &Value, later: &Operation) -> bool {
-        !self.is_growing(later) || self.step(state, later).is_some()
+        !self.is_growing(later) || self.allows(state, later)
     }
 
     fn describe(&self, state: &Value) -> String {

@@ -1,13 +1,24 @@
 //! The depth-first search itself, on one mutable configuration and an explicit stack of
 //! small frames that say how to undo each step.
+//!
+//! A long history is searched in segments of [`super::Limits::segment_ops`] completed calls, so that the stack
+//! (one frame per placed call) stays bounded whatever the history's length. Every
+//! linearization passes, for each segment boundary `b`, through exactly one *first*
+//! configuration whose front is at or past `b`. So a segment is searched exhaustively from each
+//! of its entry configurations, collecting those first configurations past its end (its exits,
+//! deduplicated) instead of going on; they are the next segment's entries, and the stack is
+//! empty in between. Only the last segment stops at the first linearization. A history of at
+//! most `segment_ops` completed calls is one last segment: the plain lazy search.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use rustc_hash::FxHashSet;
+
 use super::bits::Bits;
 use super::memo::Memo;
-use super::table::{Table, TooManyStates};
-use super::{Failure, Limits, Outcome, Problem, SearchStats, Stop};
+use super::table::{Table, TooManyStates, UNOBSERVED};
+use super::{Failure, Limits, Outcome, Problem, SEGMENT_EXITS_MAX, SearchStats, Stop};
 use crate::model::Model;
 
 /// A frame's `resume` when its parent has no more children to try.
@@ -16,6 +27,8 @@ const NO_MORE: u32 = u32::MAX;
 const STOP_CHECK_STEPS: u64 = 1024;
 /// Most states an explanation lists.
 const STATES_SHOWN_MAX: usize = 8;
+/// Most unplaced calls [`Dfs::unobservable`] looks at before it answers "observable".
+const UNOBSERVED_SCAN_MAX: usize = 256;
 
 /// A point in the search: which calls are linearized, and the model state they leave.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,14 +62,23 @@ struct Deepest {
     states: Vec<u32>,
 }
 
+/// A segment's exits, in the order found (deterministic), each once.
+struct Exits<const N: usize> {
+    list: Vec<Config<N>>,
+    seen: FxHashSet<Config<N>>,
+}
+
 struct Dfs<'p, 'm, M: Model, const N: usize> {
     problem: &'p Problem<'p>,
     table: Table<'m, M>,
+    memo: Memo<Config<N>>,
     config: Config<N>,
     /// Completed calls linearized in `config`.
     done: usize,
     stack: Vec<Frame>,
     deepest: Deepest,
+    /// Scratch for the lookahead: unplaced calls that may change the state arbitrarily.
+    shrinkers: Vec<u32>,
 }
 
 /// Runs the search with bitsets of `N` words.
@@ -67,17 +89,23 @@ pub(super) fn run<M: Model, const N: usize>(
     stop: &Stop<'_>,
     stats: &mut SearchStats,
 ) -> Outcome {
+    if problem.completed == 0 {
+        return Outcome::Linearizable;
+    }
+    let ops = problem.ops.len();
+    let initial = Config {
+        front: 0,
+        state: 0,
+        window: Bits::EMPTY,
+        pending: Bits::EMPTY,
+    };
     let mut dfs = Dfs::<M, N> {
         problem,
-        table: Table::new(model, limits.model_states_max),
-        config: Config {
-            front: 0,
-            state: 0,
-            window: Bits::EMPTY,
-            pending: Bits::EMPTY,
-        },
+        table: Table::new(model, limits.model_states_max, ops),
+        memo: Memo::new(limits.memo_capacity_entries, ops.saturating_mul(4)),
+        config: initial,
         done: 0,
-        stack: Vec::new(),
+        stack: Vec::with_capacity(ops.min(limits.segment_ops) + problem.pending_len()),
         deepest: Deepest {
             done: 0,
             prefix: Vec::new(),
@@ -85,28 +113,99 @@ pub(super) fn run<M: Model, const N: usize>(
             blocking: 0,
             states: vec![0],
         },
+        shrinkers: Vec::new(),
     };
-    if problem.completed == 0 {
-        return Outcome::Linearizable;
-    }
+    dfs.memo.insert(initial);
     dfs.deepest.blocking = dfs.blocking_op();
-    match dfs.explore(limits, stop, stats) {
-        Ok(true) => Outcome::Linearizable,
-        Ok(false) => Outcome::NotLinearizable(dfs.failure(model)),
-        Err(reason) => Outcome::Unknown(reason),
+    let mut entries = vec![initial];
+    let mut boundary = 0;
+    loop {
+        boundary = (boundary + limits.segment_ops.max(1)).min(problem.completed);
+        let last = boundary == problem.completed;
+        let mut exits = Exits {
+            list: Vec::new(),
+            seen: FxHashSet::default(),
+        };
+        for &entry in &entries {
+            dfs.start(entry);
+            match dfs.explore(boundary, last, &mut exits, limits, stop, stats) {
+                Ok(true) => return Outcome::Linearizable,
+                Ok(false) => {}
+                Err(reason) => return Outcome::Unknown(reason),
+            }
+        }
+        if last || exits.list.is_empty() {
+            return Outcome::NotLinearizable(dfs.failure(model));
+        }
+        stats.frontier_max = stats.frontier_max.max(exits.list.len());
+        entries = exits.list;
+        if let Err(TooManyStates(max)) = dfs.next_segment(model, limits, &mut entries) {
+            return Outcome::Unknown(format!(
+                "the model reached more than model_states_max = {max} states"
+            ));
+        }
     }
 }
 
-impl<M: Model, const N: usize> Dfs<'_, '_, M, N> {
-    /// Searches until a linearization is found (`true`) or none is left (`false`).
+impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
+    /// Forgets everything about the segment just searched but its exits (`entries`), so that
+    /// memory stays bounded by a segment: no later configuration can have a front before the
+    /// boundary, so the memo is emptied; the states the exits need move to a fresh table; the
+    /// deepest point is forgotten (an explanation shows the last segment's part of the prefix).
+    fn next_segment(
+        &mut self,
+        model: &'m M,
+        limits: &Limits,
+        entries: &mut [Config<N>],
+    ) -> Result<(), TooManyStates> {
+        let ops = limits.segment_ops.min(self.problem.ops.len());
+        let mut table = Table::new(model, limits.model_states_max, ops);
+        for entry in entries.iter_mut() {
+            if let Some(state) = self.table.state(entry.state) {
+                entry.state = table.adopt(state.clone())?;
+            }
+        }
+        self.table = table;
+        self.memo = Memo::new(limits.memo_capacity_entries, ops.saturating_mul(4));
+        self.deepest = Deepest {
+            done: 0,
+            prefix: Vec::new(),
+            prefix_valid: 0,
+            blocking: 0,
+            states: Vec::new(),
+        };
+        Ok(())
+    }
+
+    /// Starts from `entry` with an empty stack.
+    fn start(&mut self, entry: Config<N>) {
+        self.config = entry;
+        self.done = entry.front as usize
+            + entry
+                .window
+                .0
+                .iter()
+                .map(|w| w.count_ones() as usize)
+                .sum::<usize>();
+        self.stack.clear();
+        self.deepest.prefix_valid = 0;
+    }
+
+    /// Searches from the current configuration. In the last segment (`last`), until a
+    /// linearization is found (`true`) or none is left (`false`); otherwise every configuration
+    /// that first reaches `boundary` is added to `exits` and the result is `false`.
     fn explore(
         &mut self,
+        boundary: usize,
+        last: bool,
+        exits: &mut Exits<N>,
         limits: &Limits,
         stop: &Stop<'_>,
         stats: &mut SearchStats,
     ) -> Result<bool, String> {
-        let mut memo = Memo::new(limits.memo_capacity_entries);
-        memo.insert(self.config);
+        let too_many = |TooManyStates(max)| {
+            format!("the model reached more than model_states_max = {max} states")
+        };
         let mut cursor = 0u32;
         let mut steps = 0u64;
         loop {
@@ -114,13 +213,27 @@ impl<M: Model, const N: usize> Dfs<'_, '_, M, N> {
             if steps & (STOP_CHECK_STEPS - 1) == 0 {
                 check_stop(stop)?;
             }
-            if self.config.front as usize == self.problem.completed {
-                return Ok(true);
-            }
-            let child = self.next_child(cursor).map_err(|TooManyStates(max)| {
-                format!("the model reached more than model_states_max = {max} states")
-            })?;
+            let child = if self.config.front as usize >= boundary {
+                if last {
+                    return Ok(true);
+                }
+                if exits.seen.insert(self.config) {
+                    exits.list.push(self.config);
+                    if exits.list.len() > SEGMENT_EXITS_MAX {
+                        return Err(format!(
+                            "more than SEGMENT_EXITS_MAX = {SEGMENT_EXITS_MAX} configurations end a segment of segment_ops = {} calls",
+                            limits.segment_ops
+                        ));
+                    }
+                }
+                None
+            } else {
+                self.next_child(cursor).map_err(too_many)?
+            };
             let Some((op, next_state, resume)) = child else {
+                // A dead end (or an exit): the deepest configurations are among these, so depth
+                // is noted here, not at every step of a search that succeeds.
+                self.note_depth(None);
                 let Some(frame) = self.stack.pop() else {
                     return Ok(false);
                 };
@@ -130,12 +243,26 @@ impl<M: Model, const N: usize> Dfs<'_, '_, M, N> {
                 continue;
             };
             let frame = self.apply(op, next_state, resume);
-            if !memo.insert(self.config) {
+            // Only a new state can have become unobservable (a read placed rarely makes one).
+            if self.problem.any_blind
+                && next_state != frame.state_before
+                && self.config.state != UNOBSERVED
+                && self.unobservable().map_err(too_many)?
+            {
+                self.config.state = UNOBSERVED;
+            }
+            if !self.memo.insert(self.config) {
                 self.undo(frame);
                 cursor = resume;
                 continue;
             }
-            if !self.viable() {
+            if let Some(unreachable) = self.unreachable_call().map_err(too_many)? {
+                // A legal prefix after all: the explanation may show it, blocked by the call
+                // the lookahead found out of reach.
+                self.stack.push(frame);
+                self.note_depth(Some(unreachable));
+                self.stack.pop();
+                self.deepest.prefix_valid = self.deepest.prefix_valid.min(self.stack.len());
                 self.undo(frame);
                 cursor = resume;
                 continue;
@@ -145,11 +272,11 @@ impl<M: Model, const N: usize> Dfs<'_, '_, M, N> {
                 return Err(format!(
                     "visited search_budget_states = {} configurations without a verdict (memo held {})",
                     limits.search_budget_states,
-                    memo.len()
+                    self.memo.len()
                 ));
             }
             self.stack.push(frame);
-            self.note_depth();
+            stats.stack_max = stats.stack_max.max(self.stack.len());
             cursor = 0;
         }
     }
@@ -164,9 +291,10 @@ impl<M: Model, const N: usize> Dfs<'_, '_, M, N> {
             return Ok(None);
         }
         let problem = self.problem;
+        let info = &problem.info;
         let front = self.config.front as usize;
         let state = self.config.state;
-        let width = problem.window[front] as usize;
+        let width = info[front].window as usize;
         let min_ret = self.min_ret();
         let window_max = problem.window_max as u32;
         if cursor == 0 {
@@ -174,12 +302,15 @@ impl<M: Model, const N: usize> Dfs<'_, '_, M, N> {
             // can be reordered to place it here.
             for k in 0..width {
                 let op = front + k;
-                if problem.call[op] >= min_ret {
+                if info[op].call >= min_ret {
                     break;
                 }
-                if problem.read_only[op]
+                if info[op].read_only
                     && !self.config.window.get(k)
-                    && self.table.step(op as u32, problem.ops[op], state)? == Some(state)
+                    && self
+                        .table
+                        .step(op as u32, problem.ops[op], &info[op], state)?
+                        .is_some()
                 {
                     return Ok(Some((op as u32, state, NO_MORE)));
                 }
@@ -189,7 +320,7 @@ impl<M: Model, const N: usize> Dfs<'_, '_, M, N> {
         while pos < window_max {
             let k = pos as usize;
             let op = front + k;
-            if k >= width || problem.call[op] >= min_ret {
+            if k >= width || info[op].call >= min_ret {
                 pos = window_max;
                 break;
             }
@@ -197,7 +328,10 @@ impl<M: Model, const N: usize> Dfs<'_, '_, M, N> {
             if self.config.window.get(k) {
                 continue;
             }
-            if let Some(next) = self.table.step(op as u32, problem.ops[op], state)? {
+            if let Some(next) = self
+                .table
+                .step(op as u32, problem.ops[op], &info[op], state)?
+            {
                 return Ok(Some((op as u32, next, pos)));
             }
         }
@@ -207,12 +341,15 @@ impl<M: Model, const N: usize> Dfs<'_, '_, M, N> {
             pos += 1;
             let op = problem.completed + p;
             if self.config.pending.get(p)
-                || problem.call[op] >= min_ret
-                || (!problem.class_start[p] && !self.config.pending.get(p - 1))
+                || info[op].call >= min_ret
+                || (!info[op].class_start && !self.config.pending.get(p - 1))
             {
                 continue;
             }
-            match self.table.step(op as u32, problem.ops[op], state)? {
+            match self
+                .table
+                .step(op as u32, problem.ops[op], &info[op], state)?
+            {
                 Some(next) if next != state => return Ok(Some((op as u32, next, pos))),
                 _ => {}
             }
@@ -220,46 +357,173 @@ impl<M: Model, const N: usize> Dfs<'_, '_, M, N> {
         Ok(None)
     }
 
-    /// Lookahead: false if some completed call still to be placed, which only growing calls can
-    /// precede, is out of reach from the current state ([`Model::can_reach`]).
-    fn viable(&mut self) -> bool {
+    /// Lookahead: a completed call still to be placed that can never become legal, if any.
+    ///
+    /// Every call linearized before a call `g` was called before `g` returned. So if all the
+    /// unplaced calls called before `g` returns that are not growing ([`Model::is_growing`])
+    /// have a [`Model::reset_state`], the state `g` runs in is grown from the current state or
+    /// from one of those reset states; [`Model::can_reach`] false for all of them means `g`
+    /// can never go, whatever is placed next.
+    fn unreachable_call(&mut self) -> Result<Option<u32>, TooManyStates> {
         let problem = self.problem;
+        let info = &problem.info;
         let front = self.config.front as usize;
         if front == problem.completed {
-            return true;
+            return Ok(None);
         }
-        let width = problem.window[front] as usize;
-        // The earliest call of a not-yet-placed call that may shrink the state.
-        let mut shrink_call = problem.shrinking_call_from[front + width];
+        let width = info[front].window as usize;
+        let state = self.config.state;
+        // The latest return of a call the lookahead looks at bounds the shrinkers it needs.
+        let mut ret_max = 0;
         for k in 0..width {
-            if !self.config.window.get(k) && !problem.growing[front + k] {
-                shrink_call = shrink_call.min(problem.call[front + k]);
+            if !self.config.window.get(k) && info[front + k].growing {
+                ret_max = ret_max.max(info[front + k].ret);
+            }
+        }
+        if ret_max == 0 {
+            return Ok(None);
+        }
+        self.shrinkers.clear();
+        let first = problem
+            .shrinking
+            .partition_point(|&op| (op as usize) < front);
+        for &op in &problem.shrinking[first..] {
+            let i = op as usize;
+            if info[i].call >= ret_max {
+                break;
+            }
+            if i - front >= width || !self.config.window.get(i - front) {
+                self.shrinkers.push(op);
             }
         }
         for &p in &problem.pending_shrinking {
-            if !self.config.pending.get(p as usize) {
-                shrink_call = shrink_call.min(problem.call[problem.completed + p as usize]);
+            let op = problem.completed + p as usize;
+            if !self.config.pending.get(p as usize) && info[op].call < ret_max {
+                self.shrinkers.push(op as u32);
             }
         }
-        let state = self.config.state;
-        (0..width).all(|k| {
-            let op = front + k;
-            self.config.window.get(k)
-                || !problem.growing[op]
-                || problem.ret[op] >= shrink_call
-                || self.table.can_reach(op as u32, problem.ops[op], state)
-        })
+        for k in 0..width {
+            let g = front + k;
+            if self.config.window.get(k) || !info[g].growing {
+                continue;
+            }
+            if self
+                .table
+                .can_reach(g as u32, problem.ops[g], &info[g], state)
+            {
+                continue;
+            }
+            if !self.reachable_after_reset(g)? {
+                return Ok(Some(g as u32));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether some shrinker that may go before `g` lets `g` become legal: one with no reset
+    /// state (it could leave anything), or one whose reset state `g` can grow from.
+    fn reachable_after_reset(&mut self, g: usize) -> Result<bool, TooManyStates> {
+        let problem = self.problem;
+        let ret = problem.info[g].ret;
+        for i in 0..self.shrinkers.len() {
+            let s = self.shrinkers[i];
+            if problem.info[s as usize].call >= ret {
+                continue;
+            }
+            match self.table.reset(s, problem.ops[s as usize])? {
+                None => return Ok(true),
+                Some(reset) => {
+                    let info = &problem.info[g];
+                    if self.table.can_reach(g as u32, problem.ops[g], info, reset) {
+                        return Ok(true);
+                    }
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Whether no call still to be placed can observe the current state before the next
+    /// reset: then the state may be replaced by [`UNOBSERVED`], which merges the configurations
+    /// that differ only by the order of blind calls no one will see.
+    ///
+    /// Let `r` be the earliest return of an unplaced completed call with a
+    /// [`crate::model::Model::reset_state`]. A call called after `r` goes after that reset.
+    /// Every other unplaced call must be a reset, blind and legal here (then legal in every
+    /// growth too), or growing and out of reach ([`crate::model::Model::can_reach`] false).
+    /// Then, until a reset, only those blind calls can go, whatever the exact state was, and a
+    /// reset forgets it: the futures of all such states are the same.
+    fn unobservable(&mut self) -> Result<bool, TooManyStates> {
+        let problem = self.problem;
+        let info = &problem.info;
+        let front = self.config.front as usize;
+        let mut reset_ret = u32::MAX;
+        let first = problem
+            .shrinking
+            .partition_point(|&op| (op as usize) < front);
+        for &op in &problem.shrinking[first..] {
+            let i = op as usize;
+            if info[i].call >= reset_ret {
+                break;
+            }
+            if !self.placed(i) && self.table.reset(op, problem.ops[i])?.is_some() {
+                reset_ret = reset_ret.min(info[i].ret);
+            }
+        }
+        let mut scanned = 0;
+        // Placed calls are all in the window, so this visits at most the window and
+        // UNOBSERVED_SCAN_MAX more.
+        let mut i = front;
+        while i < problem.completed && info[i].call < reset_ret {
+            if !self.placed(i) {
+                scanned += 1;
+                if scanned > UNOBSERVED_SCAN_MAX || !self.blind_to(i)? {
+                    return Ok(false);
+                }
+            }
+            i += 1;
+        }
+        for p in 0..problem.pending_len() {
+            let op = problem.completed + p;
+            if !self.config.pending.get(p) && info[op].call < reset_ret && !self.blind_to(op)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Whether unplaced op `i` cannot observe the current state (see `unobservable`).
+    fn blind_to(&mut self, i: usize) -> Result<bool, TooManyStates> {
+        let problem = self.problem;
+        let info = &problem.info[i];
+        let (op, state) = (problem.ops[i], self.config.state);
+        if info.blind {
+            return Ok(self.table.allows(op, state));
+        }
+        if info.growing {
+            return Ok(!self.table.can_reach(i as u32, op, info, state));
+        }
+        Ok(self.table.reset(i as u32, op)?.is_some())
+    }
+
+    /// Whether completed op `i` is linearized.
+    fn placed(&self, i: usize) -> bool {
+        let front = self.config.front as usize;
+        i < front
+            || (i - front < self.problem.info[front].window as usize
+                && self.config.window.get(i - front))
     }
 
     /// The earliest return among completed calls not yet linearized: nothing called after it
     /// can go next.
     fn min_ret(&self) -> u32 {
         let front = self.config.front as usize;
-        let width = self.problem.window[front] as usize;
+        let info = &self.problem.info;
+        let width = info[front].window as usize;
         let mut min = u32::MAX;
         for k in 0..width {
             if !self.config.window.get(k) {
-                min = min.min(self.problem.ret[front + k]);
+                min = min.min(info[front + k].ret);
             }
         }
         min
@@ -272,10 +536,11 @@ impl<M: Model, const N: usize> Dfs<'_, '_, M, N> {
             // Everything is placed: nothing blocks (the search is about to succeed).
             return 0;
         }
-        let width = self.problem.window[front] as usize;
+        let info = &self.problem.info;
+        let width = info[front].window as usize;
         (0..width)
             .filter(|&k| !self.config.window.get(k))
-            .min_by_key(|&k| self.problem.ret[front + k])
+            .min_by_key(|&k| info[front + k].ret)
             .map_or(front as u32, |k| (front + k) as u32)
     }
 
@@ -318,10 +583,11 @@ impl<M: Model, const N: usize> Dfs<'_, '_, M, N> {
         self.config.state = frame.state_before;
     }
 
-    /// Keeps the deepest prefix (most completed calls placed) for the explanation.
-    fn note_depth(&mut self) {
+    /// Keeps the deepest prefix (most completed calls placed) for the explanation, with the
+    /// call that blocks it (`blocking`, or the unplaced one that returns first).
+    fn note_depth(&mut self, blocking: Option<u32>) {
         let blocking = if self.done > self.deepest.done {
-            self.blocking_op()
+            blocking.unwrap_or_else(|| self.blocking_op())
         } else {
             0
         };
@@ -355,7 +621,12 @@ impl<M: Model, const N: usize> Dfs<'_, '_, M, N> {
                 .deepest
                 .states
                 .iter()
-                .map(|&s| model.describe(self.table.state(s)))
+                .map(|&s| {
+                    self.table.state(s).map_or_else(
+                        || "(a state no remaining call observes)".to_owned(),
+                        |state| model.describe(state),
+                    )
+                })
                 .collect(),
         }
     }

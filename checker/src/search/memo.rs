@@ -5,7 +5,7 @@
 
 use std::hash::Hash;
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxBuildHasher, FxHashSet};
 
 /// A bounded set of visited configurations.
 pub(crate) struct Memo<K> {
@@ -15,12 +15,14 @@ pub(crate) struct Memo<K> {
 }
 
 impl<K: Hash + Eq> Memo<K> {
-    /// A memo keeping at most `2 * capacity` entries.
-    pub(crate) fn new(capacity: usize) -> Memo<K> {
+    /// A memo keeping at most `2 * capacity` entries, sized for about `expected` of them so
+    /// that a small search never grows its table.
+    pub(crate) fn new(capacity: usize, expected: usize) -> Memo<K> {
+        let capacity = capacity.max(1);
         Memo {
-            young: FxHashSet::default(),
+            young: FxHashSet::with_capacity_and_hasher(expected.min(capacity), FxBuildHasher),
             old: FxHashSet::default(),
-            capacity: capacity.max(1),
+            capacity,
         }
     }
 

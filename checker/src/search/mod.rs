@@ -10,7 +10,19 @@
 //!   open call that would leave the current state unchanged is never placed;
 //! - a read-only completed call (a read, a cas that returned false) that may go next and is legal is
 //!   placed at once without trying alternatives: any linearization can be reordered to put it
-//!   there.
+//!   there;
+//! - a long history is searched in segments of [`SEGMENT_OPS`] completed calls, handing the
+//!   configurations that end one segment to the next (with their states moved to a fresh table
+//!   and the memo emptied) instead of keeping a stack frame per placed call, so the stack, the
+//!   memo and the state table are bounded by a segment, not by the history's length.
+//!
+//! A lookahead prunes configurations from which some completed call can never become legal: a
+//! `get` whose value cannot grow out of the current state, nor out of the value of a `put` that
+//! may still go before it ([`crate::model::Model::can_reach`],
+//! [`crate::model::Model::reset_state`]). And a state that no call still to be placed can
+//! observe before the next `put` becomes one anonymous state, so the orders of appends that a
+//! later `put` wipes out unseen are searched once, not once per order
+//! ([`crate::model::Model::is_blind`]).
 
 mod bits;
 mod dfs;
@@ -40,6 +52,9 @@ pub struct Limits {
     pub model_states_max: usize,
     /// Wall-clock limit for the whole check.
     pub timeout: Option<Duration>,
+    /// Completed calls per segment of a long partition's search ([`SEGMENT_OPS`]); smaller
+    /// segments use less memory and may take longer. At least 1.
+    pub segment_ops: usize,
 }
 
 impl Default for Limits {
@@ -49,6 +64,7 @@ impl Default for Limits {
             memo_capacity_entries: 4 << 20,
             model_states_max: 4 << 20,
             timeout: None,
+            segment_ops: SEGMENT_OPS,
         }
     }
 }
@@ -56,6 +72,15 @@ impl Default for Limits {
 /// Most calls live in one configuration (window of concurrent completed calls, or open calls):
 /// the widest bitset the search is compiled for.
 pub const LIVE_OPS_MAX: usize = 64 * 16;
+
+/// The default of [`Limits::segment_ops`]: most completed calls one depth-first pass covers before the configurations that end it are
+/// gathered and the stack is emptied (see `dfs`): bounds the stack at this many frames (16
+/// bytes each) plus the live calls. Every public history fits in one segment. An explanation
+/// of a longer history shows the prefix from the start of the last segment searched.
+pub const SEGMENT_OPS: usize = 1 << 14;
+
+/// Most distinct configurations that may end one segment; more gives `unknown`.
+pub const SEGMENT_EXITS_MAX: usize = 1 << 20;
 
 /// What one partition's search found.
 #[derive(Debug)]
@@ -86,6 +111,11 @@ pub struct SearchStats {
     pub configurations: u64,
     /// Calls live in a configuration at most (concurrency window + open calls).
     pub live_ops: usize,
+    /// Deepest the search's stack got, in frames (at most [`SEGMENT_OPS`] plus the live
+    /// calls).
+    pub stack_max: usize,
+    /// Most configurations handed from one segment to the next (0: one segment).
+    pub frontier_max: usize,
 }
 
 /// What stops a search early besides its own limits.
@@ -106,8 +136,8 @@ pub(crate) fn search<M: Model>(
     let problem = Problem::new(model, ops);
     let live_ops = problem.window_max.max(problem.pending_len());
     let mut stats = SearchStats {
-        configurations: 0,
         live_ops: problem.window_max + problem.pending_len(),
+        ..SearchStats::default()
     };
     let outcome = match live_ops.div_ceil(64) {
         0 | 1 => dfs::run::<M, 1>(model, &problem, limits, stop, &mut stats),

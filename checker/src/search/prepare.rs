@@ -9,92 +9,97 @@ use crate::model::Model;
 pub(crate) struct Problem<'a> {
     /// Completed calls sorted by call, then open calls sorted by (class, call).
     pub(crate) ops: Vec<&'a Operation>,
+    /// What the search needs of each op, packed (one allocation, one cache line per 4 ops).
+    pub(crate) info: Vec<OpInfo>,
     /// How many of `ops` completed.
     pub(crate) completed: usize,
-    /// Call position (event index) of every op.
-    pub(crate) call: Vec<u32>,
-    /// Return position of every completed op.
-    pub(crate) ret: Vec<u32>,
-    /// For completed op `i`: how many completed ops from `i` on were called before `i`
-    /// returned — the only ones that can be linearized while `i` is not.
-    pub(crate) window: Vec<u32>,
     /// The largest `window`.
     pub(crate) window_max: usize,
-    /// For open op `p` (numbered from 0): whether it is the first of its class.
-    pub(crate) class_start: Vec<bool>,
-    /// Per op: [`Model::is_read_only`].
-    pub(crate) read_only: Vec<bool>,
-    /// Per op: [`Model::is_growing`].
-    pub(crate) growing: Vec<bool>,
-    /// For `i` in `0..=completed`: the earliest call of a completed op from `i` on that is not
-    /// growing (`u32::MAX` if none).
-    pub(crate) shrinking_call_from: Vec<u32>,
+    /// Completed ops that are not growing ([`Model::is_growing`]), ascending: the ones the
+    /// lookahead must account for.
+    pub(crate) shrinking: Vec<u32>,
     /// Open ops (numbered from 0) that are not growing.
     pub(crate) pending_shrinking: Vec<u32>,
+    /// Whether any op is blind: only then can a state become unobservable.
+    pub(crate) any_blind: bool,
+}
+
+/// One op as the search sees it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OpInfo {
+    /// Call position (event index).
+    pub(crate) call: u32,
+    /// Return position (`u32::MAX` for an open op).
+    pub(crate) ret: u32,
+    /// For completed op `i`: how many completed ops from `i` on were called before `i`
+    /// returned — the only ones that can be linearized while `i` is not. 0 for open ops.
+    pub(crate) window: u32,
+    /// [`Model::is_read_only`].
+    pub(crate) read_only: bool,
+    /// [`Model::is_growing`].
+    pub(crate) growing: bool,
+    /// [`Model::is_blind`].
+    pub(crate) blind: bool,
+    /// For an open op: whether it is the first of its class of identical open ops.
+    pub(crate) class_start: bool,
 }
 
 impl<'a> Problem<'a> {
     /// Lays out `ops`, dropping open calls that cannot change any state.
     pub(crate) fn new<M: Model>(model: &M, ops: &[&'a Operation]) -> Problem<'a> {
-        let mut completed: Vec<&Operation> =
-            ops.iter().copied().filter(|op| !op.is_pending()).collect();
-        completed.sort_by_key(|op| op.call);
-        let mut pending: Vec<&Operation> = ops
-            .iter()
-            .copied()
-            .filter(|op| op.is_pending() && !model.is_read_only(op))
-            .collect();
+        let mut all: Vec<&Operation> = Vec::with_capacity(ops.len());
+        all.extend(ops.iter().copied().filter(|op| !op.is_pending()));
+        all.sort_by_key(|op| op.call);
+        let completed = all.len();
+        all.extend(
+            ops.iter()
+                .copied()
+                .filter(|op| op.is_pending() && !model.is_read_only(op)),
+        );
         // Identical open calls are interchangeable: group them, earliest call first.
-        pending.sort_by(|a, b| (a.f as u8, &a.input, a.call).cmp(&(b.f as u8, &b.input, b.call)));
-        let class_start: Vec<bool> = (0..pending.len())
-            .map(|p| {
-                p == 0
-                    || pending[p - 1].f != pending[p].f
-                    || pending[p - 1].input != pending[p].input
-            })
-            .collect();
+        all[completed..]
+            .sort_by(|a, b| (a.f as u8, &a.input, a.call).cmp(&(b.f as u8, &b.input, b.call)));
         let position = |index: usize| u32::try_from(index).unwrap_or(u32::MAX);
-        let ret: Vec<u32> = completed
+        let mut info: Vec<OpInfo> = all
             .iter()
-            .map(|op| position(op.ret.unwrap_or(usize::MAX)))
-            .collect();
-        let calls_completed: Vec<u32> = completed.iter().map(|op| position(op.call)).collect();
-        let window: Vec<u32> = (0..completed.len())
-            .map(|i| {
-                let end = calls_completed.partition_point(|&call| call < ret[i]);
-                position(end - i)
+            .enumerate()
+            .map(|(i, op)| OpInfo {
+                call: position(op.call),
+                ret: op.ret.map_or(u32::MAX, position),
+                window: 0,
+                read_only: model.is_read_only(op),
+                growing: model.is_growing(op),
+                blind: model.is_growing(op) && model.is_blind(op),
+                class_start: i == completed
+                    || (i > completed && (all[i - 1].f != op.f || all[i - 1].input != op.input)),
             })
             .collect();
-        let window_max = window.iter().copied().max().unwrap_or(0) as usize;
-        let count = completed.len();
-        let mut all = completed;
-        all.extend(pending);
-        let call: Vec<u32> = all.iter().map(|op| position(op.call)).collect();
-        let growing: Vec<bool> = all.iter().map(|op| model.is_growing(op)).collect();
-        let read_only: Vec<bool> = all.iter().map(|op| model.is_read_only(op)).collect();
-        let mut shrinking_call_from = vec![u32::MAX; count + 1];
-        for i in (0..count).rev() {
-            shrinking_call_from[i] = if growing[i] {
-                shrinking_call_from[i + 1]
-            } else {
-                call[i]
-            };
+        for i in 0..completed {
+            let ret = info[i].ret;
+            let end = info[..completed].partition_point(|o| o.call < ret);
+            info[i].window = position(end - i);
         }
-        let pending_shrinking = (count..all.len())
-            .filter(|&op| !growing[op])
-            .map(|op| position(op - count))
+        let window_max = info[..completed]
+            .iter()
+            .map(|o| o.window)
+            .max()
+            .unwrap_or(0) as usize;
+        let shrinking = (0..completed)
+            .filter(|&i| !info[i].growing)
+            .map(position)
             .collect();
+        let pending_shrinking = (completed..all.len())
+            .filter(|&i| !info[i].growing)
+            .map(|i| position(i - completed))
+            .collect();
+        let any_blind = info.iter().any(|o| o.blind);
         Problem {
+            any_blind,
             ops: all,
-            completed: count,
-            call,
-            ret,
-            window,
+            info,
+            completed,
             window_max,
-            class_start,
-            read_only,
-            growing,
-            shrinking_call_from,
+            shrinking,
             pending_shrinking,
         }
     }

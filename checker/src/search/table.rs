@@ -1,21 +1,35 @@
 //! Interned model states and a cache of steps, so the search works on `u32` state ids and
 //! calls the model once per distinct (operation, state) pair.
 
-use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
 
+use rustc_hash::{FxBuildHasher, FxHashMap};
+
+use super::prepare::OpInfo;
 use crate::history::Operation;
 use crate::model::Model;
 
-/// Marks a cached step that is not allowed.
+/// Marks a cached step that is not allowed, and the end of a chain of states.
 const ILLEGAL: u32 = u32::MAX;
+/// Marks an op with no [`Model::reset_state`] in the cache of resets.
+const NO_RESET: u32 = u32::MAX;
+/// The anonymous state: one that no call still to be placed can observe before the next reset
+/// (see `Dfs::unobservable`). Only blind calls and resets may go in it; it is never interned.
+pub(crate) const UNOBSERVED: u32 = u32::MAX - 1;
 
 /// The states met so far and the steps taken between them.
 pub(crate) struct Table<'m, M: Model> {
     model: &'m M,
+    /// Every distinct state once, by id.
     states: Vec<M::State>,
-    ids: FxHashMap<M::State, u32>,
+    /// A state's hash to the latest id with that hash; `same_hash` chains to earlier ones.
+    /// States are stored once (in `states`), not cloned into the map's keys.
+    by_hash: FxHashMap<u64, u32>,
+    /// Per id: the previous id with the same hash, or `ILLEGAL`.
+    same_hash: Vec<u32>,
     steps: FxHashMap<u64, u32>,
     reach: FxHashMap<u64, bool>,
+    resets: FxHashMap<u32, u32>,
     states_max: usize,
 }
 
@@ -23,51 +37,88 @@ pub(crate) struct Table<'m, M: Model> {
 pub(crate) struct TooManyStates(pub(crate) usize);
 
 impl<'m, M: Model> Table<'m, M> {
-    /// A table holding the model's initial state as id 0, and at most `states_max` states.
-    pub(crate) fn new(model: &'m M, states_max: usize) -> Table<'m, M> {
+    /// A table holding the model's initial state as id 0, and at most `states_max` states;
+    /// sized for a partition of `ops` operations so that small ones never grow their maps.
+    pub(crate) fn new(model: &'m M, states_max: usize, ops: usize) -> Table<'m, M> {
+        let expected = ops.saturating_mul(2).min(states_max).max(4);
         let mut table = Table {
             model,
-            states: Vec::new(),
-            ids: FxHashMap::default(),
-            steps: FxHashMap::default(),
+            states: Vec::with_capacity(expected),
+            by_hash: FxHashMap::with_capacity_and_hasher(expected, FxBuildHasher),
+            same_hash: Vec::with_capacity(expected),
+            steps: FxHashMap::with_capacity_and_hasher(expected * 2, FxBuildHasher),
             reach: FxHashMap::default(),
+            resets: FxHashMap::default(),
             states_max: states_max.max(1),
         };
-        table.intern(model.init());
+        // Cannot fail: the table is empty and holds at least one state.
+        let _initial = table.intern(model.init());
         table
     }
 
-    /// The state with this id.
-    pub(crate) fn state(&self, id: u32) -> &M::State {
-        &self.states[id as usize]
+    /// The state with this id ([`UNOBSERVED`] has none).
+    pub(crate) fn state(&self, id: u32) -> Option<&M::State> {
+        self.states.get(id as usize)
     }
 
-    /// The state after operation number `op_index` (`op`) in state `state`, if allowed.
+    /// The state after operation number `op_index` (`op`, laid out as `info`) in state
+    /// `state`, if allowed. A read-only op is only asked [`Model::allows`]: its next state is
+    /// `state`.
     #[inline]
     pub(crate) fn step(
         &mut self,
         op_index: u32,
         op: &Operation,
+        info: &OpInfo,
         state: u32,
     ) -> Result<Option<u32>, TooManyStates> {
+        if state == UNOBSERVED {
+            return if info.blind {
+                Ok(Some(UNOBSERVED))
+            } else {
+                self.reset(op_index, op)
+            };
+        }
         let key = (u64::from(op_index) << 32) | u64::from(state);
         if let Some(&next) = self.steps.get(&key) {
             return Ok((next != ILLEGAL).then_some(next));
         }
-        let next = match self.model.step(&self.states[state as usize], op) {
-            Some(next) => self.intern(next),
-            None => ILLEGAL,
+        let now = &self.states[state as usize];
+        let next = if info.read_only {
+            if self.model.allows(now, op) {
+                state
+            } else {
+                ILLEGAL
+            }
+        } else {
+            match self.model.step(now, op) {
+                Some(next) => self.intern(next)?,
+                None => ILLEGAL,
+            }
         };
-        if self.states.len() > self.states_max {
-            return Err(TooManyStates(self.states_max));
-        }
         self.steps.insert(key, next);
         Ok((next != ILLEGAL).then_some(next))
     }
 
+    /// [`Model::allows`] in an interned state (not [`UNOBSERVED`]), uncached: for ops whose
+    /// next state the caller does not need.
+    pub(crate) fn allows(&self, op: &Operation, state: u32) -> bool {
+        self.model.allows(&self.states[state as usize], op)
+    }
+
     /// [`Model::can_reach`], cached like steps.
     #[inline]
-    pub(crate) fn can_reach(&mut self, op_index: u32, op: &Operation, state: u32) -> bool {
+    pub(crate) fn can_reach(
+        &mut self,
+        op_index: u32,
+        op: &Operation,
+        info: &OpInfo,
+        state: u32,
+    ) -> bool {
+        if state == UNOBSERVED {
+            // Blind calls go in it; every other call that could observe it cannot.
+            return info.blind;
+        }
         let key = (u64::from(op_index) << 32) | u64::from(state);
         let model = self.model;
         let states = &self.states;
@@ -77,13 +128,46 @@ impl<'m, M: Model> Table<'m, M> {
             .or_insert_with(|| model.can_reach(&states[state as usize], op))
     }
 
-    fn intern(&mut self, state: M::State) -> u32 {
-        if let Some(&id) = self.ids.get(&state) {
-            return id;
+    /// The id of [`Model::reset_state`] of operation number `op_index`, cached.
+    pub(crate) fn reset(
+        &mut self,
+        op_index: u32,
+        op: &Operation,
+    ) -> Result<Option<u32>, TooManyStates> {
+        if let Some(&id) = self.resets.get(&op_index) {
+            return Ok((id != NO_RESET).then_some(id));
         }
-        let id = u32::try_from(self.states.len()).unwrap_or(ILLEGAL - 1);
-        self.states.push(state.clone());
-        self.ids.insert(state, id);
-        id
+        let id = match self.model.reset_state(op) {
+            Some(state) => self.intern(state)?,
+            None => NO_RESET,
+        };
+        self.resets.insert(op_index, id);
+        Ok((id != NO_RESET).then_some(id))
+    }
+
+    /// The id of `state` (from another table), adding it if new.
+    pub(crate) fn adopt(&mut self, state: M::State) -> Result<u32, TooManyStates> {
+        self.intern(state)
+    }
+
+    /// The id of `state`, adding it if new.
+    fn intern(&mut self, state: M::State) -> Result<u32, TooManyStates> {
+        let hash = FxBuildHasher.hash_one(&state);
+        let head = self.by_hash.get(&hash).copied().unwrap_or(ILLEGAL);
+        let mut id = head;
+        while id != ILLEGAL {
+            if self.states[id as usize] == state {
+                return Ok(id);
+            }
+            id = self.same_hash[id as usize];
+        }
+        if self.states.len() >= self.states_max {
+            return Err(TooManyStates(self.states_max));
+        }
+        let id = u32::try_from(self.states.len()).map_err(|_| TooManyStates(self.states_max))?;
+        self.states.push(state);
+        self.same_hash.push(head);
+        self.by_hash.insert(hash, id);
+        Ok(id)
     }
 }
