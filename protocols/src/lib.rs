@@ -18,7 +18,7 @@ use std::fmt::Debug;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sim_core::{ConfigError, Message, Nanos, SimBuilder, Simulation};
+use sim_core::{ConfigError, Message, Nanos, SimBuilder, SimConfig, SimError, Simulation};
 
 /// The shape of the cluster a scenario asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,4 +118,34 @@ pub trait Protocol {
         let _ = sim;
         Vec::new()
     }
+}
+
+/// Builds a ready-to-run simulation of protocol `P`: the API for property tests and other Rust
+/// code that wants a run without a scenario file.
+///
+/// ```
+/// use protocols::{Cluster, build};
+/// use protocols::register::{Register, RegisterOptions};
+/// use sim_core::{SimConfig, WorkloadConfig, secs};
+///
+/// let config = SimConfig {
+///     seed: 3,
+///     duration_ns: secs(5),
+///     workload: Some(WorkloadConfig { clients: 2, ..Default::default() }),
+///     ..Default::default()
+/// };
+/// let cluster = Cluster { servers: 1, clients: 2 };
+/// let mut sim = build::<Register>(&RegisterOptions::default(), cluster, config).unwrap();
+/// sim.run().unwrap();
+/// assert!(sim.violations().is_empty());
+/// assert!(sim.stats().ops_ok > 100);
+/// ```
+pub fn build<P: Protocol>(
+    options: &P::Options,
+    cluster: Cluster,
+    config: SimConfig,
+) -> Result<Simulation<P::Msg>, SimError> {
+    let mut builder = SimBuilder::new(config);
+    P::populate(options, cluster, &mut builder)?;
+    builder.build()
 }

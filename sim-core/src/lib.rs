@@ -14,6 +14,8 @@
 //! - [`workload`], [`history`]: clients driven by a generator and the Jepsen-style history.
 //! - [`trace`], [`stats`]: the rolling trace hash, trace sinks and counters.
 //! - [`sim`]: the [`Simulation`] and its [`SimBuilder`]; [`lockstep`]: determinism verification.
+//! - `strategies` (feature `proptest`): proptest strategies for networks, fault schedules and
+//!   workloads, for property tests that shrink failing runs.
 //!
 //! Inside a run there is no host time, no threads, no unseeded randomness and no iteration
 //! over hash maps.
@@ -34,6 +36,8 @@ pub mod rng;
 pub mod sim;
 pub mod stats;
 pub mod storage;
+#[cfg(feature = "proptest")]
+pub mod strategies;
 pub mod time;
 pub mod trace;
 pub mod workload;

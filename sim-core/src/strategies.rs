@@ -1,0 +1,127 @@
+//! proptest strategies for simulation inputs (feature `proptest`): network configurations,
+//! fault schedules and workloads. Property tests draw them, run a simulation, and let proptest
+//! shrink a failing case: a schedule shrinks by dropping faults and moving them earlier, a
+//! network by lowering loss, duplication and reordering.
+//!
+//! ```
+//! use proptest::prelude::*;
+//! use sim_core::strategies;
+//!
+//! proptest!(|(faults in strategies::fault_schedule(5, 10_000_000_000, 8))| {
+//!     prop_assert!(faults.len() <= 8);
+//!     prop_assert!(faults.windows(2).all(|w| w[0].at_ns <= w[1].at_ns));
+//! });
+//! ```
+
+use proptest::prelude::*;
+
+use crate::fault::{Fault, ScheduledFault};
+use crate::latency::LatencyDist;
+use crate::network::{LinkConfig, NetworkConfig};
+use crate::partition::PartitionSpec;
+use crate::process::NodeId;
+use crate::time::{MILLIS, Nanos};
+use crate::workload::{OpMix, WorkloadConfig};
+
+/// A latency distribution between 0.1 and 20 ms in shape and scale.
+pub fn latency() -> impl Strategy<Value = LatencyDist> {
+    prop_oneof![
+        (100_000u64..20 * MILLIS).prop_map(|ns| LatencyDist::Constant { ns }),
+        (100_000u64..5 * MILLIS, 0u64..15 * MILLIS).prop_map(|(min_ns, extra)| {
+            LatencyDist::Uniform {
+                min_ns,
+                max_ns: min_ns + extra,
+            }
+        }),
+        (100_000u64..5 * MILLIS).prop_map(|mean_ns| LatencyDist::Exponential {
+            min_ns: 100_000,
+            mean_ns
+        }),
+        (200_000u64..5 * MILLIS, 0.1f64..1.5)
+            .prop_map(|(median_ns, sigma)| LatencyDist::Lognormal { median_ns, sigma }),
+    ]
+}
+
+/// A link with up to 30% loss, 10% duplication and 30% reordering; FIFO one time in four.
+pub fn link_config() -> impl Strategy<Value = LinkConfig> {
+    (
+        latency(),
+        0.0f64..0.3,
+        0.0f64..0.1,
+        0.0f64..0.3,
+        prop::bool::weighted(0.25),
+    )
+        .prop_map(|(latency, loss, duplicate, reorder, fifo)| LinkConfig {
+            latency,
+            loss,
+            duplicate,
+            reorder,
+            fifo,
+            ..LinkConfig::default()
+        })
+}
+
+/// A network where every link behaves like one drawn link.
+pub fn network_config() -> impl Strategy<Value = NetworkConfig> {
+    link_config().prop_map(NetworkConfig::uniform)
+}
+
+/// One fault against one of `servers` servers (ids `n0..`).
+pub fn fault(servers: u32) -> impl Strategy<Value = Fault> {
+    let servers = servers.max(1);
+    let node = (0..servers).prop_map(NodeId);
+    let partition = prop_oneof![
+        node.clone()
+            .prop_map(|n| PartitionSpec::Isolate { node: Some(n) }),
+        Just(PartitionSpec::Halves),
+        Just(PartitionSpec::MajorityRing),
+        Just(PartitionSpec::Bridge),
+    ];
+    prop_oneof![
+        node.clone().prop_map(|node| Fault::Crash { node }),
+        node.clone().prop_map(|node| Fault::Restart { node }),
+        node.clone().prop_map(|node| Fault::Pause { node }),
+        node.clone().prop_map(|node| Fault::Resume { node }),
+        (node, -2_000i64..2_000).prop_map(|(node, ms)| Fault::ClockJump {
+            node,
+            delta_ns: ms * MILLIS as i64
+        }),
+        partition.prop_map(Fault::Partition),
+        Just(Fault::Heal),
+    ]
+}
+
+/// Up to `faults_max` faults at times in `[0, duration_ns)`, sorted by time.
+pub fn fault_schedule(
+    servers: u32,
+    duration_ns: Nanos,
+    faults_max: usize,
+) -> impl Strategy<Value = Vec<ScheduledFault>> {
+    prop::collection::vec((0..duration_ns.max(1), fault(servers)), 0..=faults_max).prop_map(
+        |mut faults| {
+            faults.sort_by_key(|(at, _)| *at);
+            faults
+                .into_iter()
+                .map(|(at_ns, fault)| ScheduledFault { at_ns, fault })
+                .collect()
+        },
+    )
+}
+
+/// A workload for `clients` clients: 10–300 ops/s over 1–4 keys with a random mix.
+pub fn workload(clients: u32) -> impl Strategy<Value = WorkloadConfig> {
+    (10.0f64..300.0, 1u64..=4, 0u32..4, 0u32..4, 0u32..4).prop_map(
+        move |(rate_per_sec, keys, write, cas, read)| WorkloadConfig {
+            clients: clients.max(1),
+            rate_per_sec,
+            keys,
+            mix: OpMix {
+                read: read + 1,
+                write,
+                cas,
+                append: 0,
+            },
+            ..WorkloadConfig::default()
+        },
+    )
+}
