@@ -14,6 +14,9 @@ pub mod check_cmd;
 mod durations;
 pub mod error;
 pub mod experiment_cmd;
+pub mod export_perfetto;
+pub mod export_shiviz;
+pub mod html_report;
 mod linearizable;
 mod liveness;
 mod locate;
@@ -25,6 +28,7 @@ mod runner;
 pub mod scenario;
 pub mod shrink;
 pub mod sweep;
+pub mod trace_events;
 mod trace_file;
 
 pub use error::{RunError, ScenarioError};

@@ -16,7 +16,8 @@ pub struct RunArgs {
     /// Print one JSON object instead of the human summary.
     #[arg(long)]
     json: bool,
-    /// Write history.jsonl, trace.jsonl, summary.json and scenario.json into this directory.
+    /// Write history.jsonl, trace.jsonl, summary.json and scenario.json into this directory, and
+    /// for people report.html, shiviz.log and trace.perfetto.json.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Run twice in lockstep and fail at the first event where the runs differ.
@@ -78,6 +79,7 @@ fn run_inner(args: &RunArgs) -> Result<bool, RunError> {
             history.push('\n');
         }
         write(&dir.join("history.jsonl"), history.as_bytes())?;
+        write_artefacts(dir, &report)?;
     }
     if args.json {
         println!(
@@ -92,6 +94,25 @@ fn run_inner(args: &RunArgs) -> Result<bool, RunError> {
         }
     }
     Ok(report.ok)
+}
+
+/// Writes the artefacts for people, read back from the trace file the run just wrote.
+fn write_artefacts(dir: &Path, report: &scenarios::RunReport) -> Result<(), RunError> {
+    let trace_path = dir.join("trace.jsonl");
+    let trace =
+        scenarios::trace_events::read(&trace_path).map_err(|e| output_error(&trace_path, &e))?;
+    write(
+        &dir.join("report.html"),
+        scenarios::html_report::render(report, &trace).as_bytes(),
+    )?;
+    write(
+        &dir.join("shiviz.log"),
+        scenarios::export_shiviz::render(&trace).as_bytes(),
+    )?;
+    write(
+        &dir.join("trace.perfetto.json"),
+        scenarios::export_perfetto::render(&trace).as_bytes(),
+    )
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), RunError> {

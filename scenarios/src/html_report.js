@@ -1,0 +1,153 @@
+"use strict";
+// Draws the report's SVG from the embedded data, only for the chosen window and nodes.
+const D = JSON.parse(document.getElementById("data").textContent);
+const DRAW_MAX = 20000; // most shapes drawn per view; zoom in to see the rest
+const W = 1200, LEFT = 60, LANE = 28;
+const NS = "http://www.w3.org/2000/svg";
+const $ = (id) => document.getElementById(id);
+let t0 = 0, t1 = Math.max(D.end_ns, 1);
+const shown = new Set(D.nodes);
+
+function el(parent, name, attrs, title) {
+  const e = document.createElementNS(NS, name);
+  for (const k in attrs) e.setAttribute(k, attrs[k]);
+  if (title) { const t = document.createElementNS(NS, "title"); t.textContent = title; e.appendChild(t); }
+  parent.appendChild(e);
+  return e;
+}
+const x = (ns) => LEFT + (ns - t0) / (t1 - t0) * (W - LEFT - 10);
+const ms = (ns) => (ns / 1e6).toFixed(3);
+function clear(svg, h) { svg.textContent = ""; svg.setAttribute("width", W); svg.setAttribute("height", h); svg.setAttribute("viewBox", `0 0 ${W} ${h}`); }
+function axis(svg, y) {
+  for (let i = 0; i <= 10; i++) {
+    const ns = t0 + (t1 - t0) * i / 10;
+    el(svg, "line", { x1: x(ns), x2: x(ns), y1: 0, y2: y, stroke: "#eee" });
+    el(svg, "text", { x: x(ns) - 20, y: y + 12 }).textContent = ms(ns) + " ms";
+  }
+}
+function note(id, drawn, total) {
+  const n = $(id);
+  n.hidden = drawn >= total;
+  n.textContent = `Showing ${drawn} of ${total} shapes in this window (DRAW_MAX ${DRAW_MAX}): zoom in to see the rest.`;
+}
+
+function drawSpaceTime() {
+  const nodes = D.nodes.filter((n) => shown.has(n));
+  const lane = new Map(nodes.map((n, i) => [n, 20 + i * LANE]));
+  const h = 30 + nodes.length * LANE;
+  const svg = $("st");
+  clear(svg, h + 16);
+  axis(svg, h);
+  let drawn = 0, total = 0;
+  const draw = () => (total++, drawn < DRAW_MAX ? (drawn++, true) : false);
+  for (const [s, e, node, kind] of D.spans) {
+    if (e < t0 || s > t1 || (node >= 0 && !lane.has(node)) || !draw()) continue;
+    const y = node >= 0 ? lane.get(node) - LANE / 2 : 0, hh = node >= 0 ? LANE : h;
+    el(svg, "rect", { x: x(Math.max(s, t0)), y, width: Math.max(1, x(Math.min(e, t1)) - x(Math.max(s, t0))), height: hh, class: "span-" + kind },
+      `${kind}${node >= 0 ? " n" + node : ""} ${ms(s)}–${ms(e)} ms`);
+  }
+  for (const n of nodes) {
+    el(svg, "line", { x1: LEFT, x2: W - 10, y1: lane.get(n), y2: lane.get(n), stroke: "#999" });
+    el(svg, "text", { x: 4, y: lane.get(n) + 4 }).textContent = "n" + n;
+  }
+  for (const [s, e, from, to, dropped, label] of D.messages) {
+    if (e < t0 || s > t1 || !lane.has(from) || !lane.has(to) || !draw()) continue;
+    const title = `n${from} → n${to} sent ${ms(s)} ms, ${dropped ? "dropped" : "delivered"} ${ms(e)} ms\n${label}`;
+    el(svg, "line", { x1: x(s), y1: lane.get(from), x2: x(e), y2: lane.get(to), class: dropped ? "msg drop" : "msg" }, title);
+    if (dropped) el(svg, "text", { x: x(e) - 4, y: lane.get(to) + 4, fill: "#e53935" }, title).textContent = "×";
+  }
+  const timers = $("timers").checked;
+  for (const [t, node, kind, text] of D.points) {
+    if (t < t0 || t > t1 || !lane.has(node) || (kind === "timer" && !timers) || !draw()) continue;
+    el(svg, "circle", { cx: x(t), cy: lane.get(node), r: kind === "violation" ? 6 : 3, class: "pt-" + kind }, `n${node} ${ms(t)} ms: ${text}`);
+  }
+  el(svg, "rect", { id: "sel", x: 0, y: 0, width: 0, height: h });
+  note("note-st", drawn, total);
+}
+
+function drawHistory() {
+  const procs = [...new Set(D.ops.map((o) => o[0]))].sort((a, b) => a - b);
+  const row = new Map(procs.map((p, i) => [p, 10 + i * 14]));
+  const h = 20 + procs.length * 14;
+  const svg = $("hist");
+  clear(svg, h + 16);
+  axis(svg, h);
+  for (const p of procs) el(svg, "text", { x: 4, y: row.get(p) + 9 }).textContent = "p" + p;
+  let drawn = 0, total = 0;
+  D.ops.forEach((o, i) => {
+    const [p, s, e0, type, f, key, input, output] = o;
+    const e = e0 === null ? D.end_ns : e0;
+    if (e < t0 || s > t1) return;
+    total++;
+    if (drawn >= DRAW_MAX && i !== D.highlight) return;
+    drawn++;
+    const cls = "op-" + type + (i === D.highlight ? " op-hl" : "");
+    el(svg, "rect", { x: x(Math.max(s, t0)), y: row.get(p), width: Math.max(2, x(Math.min(e, t1)) - x(Math.max(s, t0))), height: 10, class: cls },
+      `p${p} ${f}${key === null ? "" : " key " + key} ${JSON.stringify(input)} → ${type} ${JSON.stringify(output)}\n${ms(s)}–${e0 === null ? "?" : ms(e0)} ms`);
+  });
+  note("note-h", drawn, total);
+}
+
+function drawLatency() {
+  const lat = D.ops.filter((o) => o[2] !== null && o[1] >= t0 && o[1] <= t1).map((o) => (o[2] - o[1]) / 1e6);
+  const svg = $("lat");
+  const h = 160, bins = 50;
+  clear(svg, h + 30);
+  if (!lat.length) { el(svg, "text", { x: LEFT, y: 20 }).textContent = "no completed operations in the window"; return; }
+  let max = 0;
+  for (const l of lat) max = Math.max(max, l);
+  max = max || 1;
+  const counts = new Array(bins).fill(0);
+  for (const l of lat) counts[Math.min(bins - 1, Math.floor(l / max * bins))]++;
+  const top = Math.max(...counts), bw = (W - LEFT - 10) / bins;
+  counts.forEach((c, i) => {
+    const bh = c / top * (h - 10);
+    el(svg, "rect", { x: LEFT + i * bw, y: h - bh, width: bw - 1, height: bh, class: "bar" },
+      `${(i * max / bins).toFixed(2)}–${((i + 1) * max / bins).toFixed(2)} ms: ${c} ops`);
+  });
+  for (let i = 0; i <= 5; i++) el(svg, "text", { x: LEFT + i * (W - LEFT - 10) / 5 - 10, y: h + 14 }).textContent = (max * i / 5).toFixed(1) + " ms";
+  el(svg, "text", { x: 4, y: 12 }).textContent = top + " ops";
+  el(svg, "text", { x: LEFT, y: h + 28 }).textContent = `${lat.length} operations, max ${max.toFixed(2)} ms`;
+}
+
+function redraw() {
+  $("t0").value = ms(t0); $("t1").value = ms(t1);
+  $("shown").textContent = `(run: 0–${ms(D.end_ns)} ms)`;
+  drawSpaceTime(); drawHistory(); drawLatency();
+}
+function zoom(a, b) {
+  if (!(b > a)) return;
+  t0 = Math.max(0, a); t1 = b; redraw();
+}
+
+for (const n of D.nodes) {
+  const label = document.createElement("label");
+  const box = document.createElement("input");
+  box.type = "checkbox"; box.checked = true;
+  box.onchange = () => { box.checked ? shown.add(n) : shown.delete(n); redraw(); };
+  label.append(box, " n" + n);
+  $("nodes").append(label);
+}
+$("timers").onchange = redraw;
+$("apply").onclick = () => zoom(parseFloat($("t0").value) * 1e6, parseFloat($("t1").value) * 1e6);
+$("reset").onclick = () => zoom(0, Math.max(D.end_ns, 1));
+if ($("goto")) $("goto").onclick = () => {
+  const o = D.ops[D.highlight], e = o[2] === null ? D.end_ns : o[2], pad = Math.max(1e6, (e - o[1]) * 5);
+  zoom(o[1] - pad, e + pad);
+  $("hist").scrollIntoView();
+};
+let dragFrom = null;
+const toNs = (ev) => t0 + (ev.clientX - $("st").getBoundingClientRect().left - LEFT) / (W - LEFT - 10) * (t1 - t0);
+$("st").onmousedown = (ev) => { dragFrom = toNs(ev); };
+$("st").onmousemove = (ev) => {
+  if (dragFrom === null) return;
+  const a = x(Math.min(dragFrom, toNs(ev))), b = x(Math.max(dragFrom, toNs(ev)));
+  $("sel").setAttribute("x", a); $("sel").setAttribute("width", b - a);
+};
+window.onmouseup = (ev) => {
+  if (dragFrom === null) return;
+  const a = dragFrom, b = toNs(ev);
+  dragFrom = null;
+  if (Math.abs(x(b) - x(a)) > 4) zoom(Math.min(a, b), Math.max(a, b)); else redraw();
+};
+redraw();
