@@ -3,7 +3,9 @@
 //! bug is caught within a bounded number of seeds on the scenario designed for it, which the
 //! correct protocol passes on the very same seeds.
 
-use scenarios::{RunOptions, RunReport, Scenario};
+mod common;
+
+use common::{failing, library, run, with_bug};
 
 /// Seeds every library scenario must pass.
 const PASS_SEEDS: u64 = 12;
@@ -22,43 +24,6 @@ const LIBRARY: &[&str] = &[
     "chain-nemesis",
 ];
 
-fn library(name: &str) -> Scenario {
-    let path = format!("{}/library/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    Scenario::from_file(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn with_bug(name: &str, bug: &str) -> Scenario {
-    let text = library(name).text.replacen(
-        "\"options\": {}",
-        &format!("\"options\": {{ \"bugs\": [\"{bug}\"] }}"),
-        1,
-    );
-    assert!(text.contains(bug), "{name}.json changed shape");
-    Scenario::parse(&text, &format!("{name}+{bug}")).unwrap()
-}
-
-fn run(scenario: &Scenario, seed: u64) -> RunReport {
-    let options = RunOptions {
-        seed: Some(seed),
-        ..Default::default()
-    };
-    scenarios::run(scenario, &options).unwrap()
-}
-
-/// Seeds in `0..seeds` on which `scenario` fails, with the names of the failed checks.
-fn failing(scenario: &Scenario, seeds: u64) -> Vec<(u64, Vec<String>)> {
-    (0..seeds)
-        .filter_map(|seed| {
-            let report = run(scenario, seed);
-            (!report.ok).then(|| {
-                let failed = report.checks.iter().filter(|c| !c.ok);
-                (seed, failed.map(|c| c.name.clone()).collect())
-            })
-        })
-        .collect()
-}
-
-/// Every library scenario runs all four checks and passes them on every seed tried.
 #[test]
 fn every_chain_scenario_passes_with_the_correct_protocol() {
     for name in LIBRARY {

@@ -4,7 +4,10 @@
 //! runs in the test suite; detection and dissemination metrics over seeds are printed as
 //! percentiles (`cargo test -p scenarios --test gossip -- --nocapture`).
 
-use scenarios::{RunOptions, RunReport, Scenario};
+mod common;
+
+use common::{edited, failing, library, run, with_bug};
+use scenarios::RunOptions;
 
 /// Seeds every library scenario must pass.
 const PASS_SEEDS: u64 = 20;
@@ -18,50 +21,6 @@ const LIBRARY: &[&str] = &[
     "gossip-pauses",
     "gossip-clock-skew",
 ];
-
-fn library(name: &str) -> Scenario {
-    let path = format!("{}/library/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    Scenario::from_file(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// `name` with `edit` applied to its JSON (e.g. switching a bug on or resizing the cluster).
-fn edited(name: &str, label: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Scenario {
-    let mut spec: serde_json::Value = serde_json::from_str(&library(name).text).unwrap();
-    edit(&mut spec);
-    Scenario::parse(&spec.to_string(), &format!("{name}+{label}")).unwrap()
-}
-
-fn with_bug(name: &str, bug: &str) -> Scenario {
-    edited(name, bug, |spec| {
-        spec["protocol"]["options"]["bugs"] = serde_json::json!([bug]);
-    })
-}
-
-fn run(scenario: &Scenario, seed: u64) -> RunReport {
-    let options = RunOptions {
-        seed: Some(seed),
-        ..Default::default()
-    };
-    scenarios::run(scenario, &options).unwrap()
-}
-
-/// Seeds in `0..seeds` on which `scenario` fails, with the names of the failed checks.
-fn failing(scenario: &Scenario, seeds: u64) -> Vec<(u64, Vec<String>)> {
-    (0..seeds)
-        .filter_map(|seed| {
-            let report = run(scenario, seed);
-            (!report.ok).then(|| {
-                let failed = report.checks.iter().filter(|c| !c.ok);
-                (
-                    seed,
-                    failed
-                        .map(|c| format!("{}: {}", c.name, c.detail))
-                        .collect(),
-                )
-            })
-        })
-        .collect()
-}
 
 #[test]
 fn the_correct_protocol_passes_every_library_scenario() {

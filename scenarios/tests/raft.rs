@@ -3,17 +3,15 @@
 //! code passes the same scenario on the same seeds), and lease reads break under clock trouble
 //! where ReadIndex does not.
 
+mod common;
+
+use common::{failures, library, run, with_bug};
 use scenarios::{RunOptions, Scenario};
 
 /// Seeds each correct-code scenario is run on.
 const PASS_SEEDS: u64 = 8;
 /// The most seeds a bug may need to show up.
 const BUG_SEEDS_MAX: u64 = 50;
-
-fn library(name: &str) -> Scenario {
-    let path = format!("{}/library/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    Scenario::from_file(&path).unwrap()
-}
 
 /// `name` with its options' text edited: `from` replaced by `to`.
 fn edited(name: &str, from: &str, to: &str) -> Scenario {
@@ -25,23 +23,9 @@ fn edited(name: &str, from: &str, to: &str) -> Scenario {
     Scenario::parse(&scenario.text.replace(from, to), &format!("{name}+{to}")).unwrap()
 }
 
-fn with_bug(name: &str, bug: &str) -> Scenario {
-    edited(name, "\"bugs\": []", &format!("\"bugs\": [\"{bug}\"]"))
-}
-
-/// The names of the checks that failed on `seed`, empty if it passed.
+/// The checks that failed on `seed` as `name: detail`, empty if it passed.
 fn failed_checks(scenario: &Scenario, seed: u64) -> Vec<String> {
-    let options = RunOptions {
-        seed: Some(seed),
-        ..Default::default()
-    };
-    let report = scenarios::run(scenario, &options).unwrap();
-    report
-        .checks
-        .iter()
-        .filter(|c| !c.ok)
-        .map(|c| format!("{}: {}", c.name, c.detail))
-        .collect()
+    failures(&run(scenario, seed))
 }
 
 /// The first seed below `BUG_SEEDS_MAX` on which `scenario` fails, with the failed checks.

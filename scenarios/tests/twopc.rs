@@ -3,7 +3,10 @@
 //! each known bug is caught within a bounded number of seeds on a library scenario that the
 //! correct protocol passes on the very same seeds, and the blocking problem shows in the metrics.
 
-use scenarios::{RunOptions, RunReport, Scenario};
+mod common;
+
+use common::{failures, library, run, with_bug};
+use scenarios::{RunOptions, RunReport};
 
 /// Seeds every library scenario must pass.
 const PASS_SEEDS: u64 = 12;
@@ -20,34 +23,6 @@ const LIBRARY: &[&str] = &[
     "2pc-clock-skew",
     "2pc-rw-nemesis",
 ];
-
-fn library(name: &str) -> Scenario {
-    let path = format!("{}/library/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    Scenario::from_file(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn with_bug(name: &str, bug: &str) -> Scenario {
-    let mut spec: serde_json::Value = serde_json::from_str(&library(name).text).unwrap();
-    spec["protocol"]["options"]["bugs"] = serde_json::json!([bug]);
-    Scenario::parse(&spec.to_string(), &format!("{name}+{bug}")).unwrap()
-}
-
-fn run(scenario: &Scenario, seed: u64) -> RunReport {
-    let options = RunOptions {
-        seed: Some(seed),
-        ..Default::default()
-    };
-    scenarios::run(scenario, &options).unwrap()
-}
-
-fn failures(report: &RunReport) -> Vec<String> {
-    report
-        .checks
-        .iter()
-        .filter(|c| !c.ok)
-        .map(|c| format!("{}: {}", c.name, c.detail))
-        .collect()
-}
 
 /// The first seed in `0..BUG_SEEDS` on which `bug` makes `name` fail, with the failures; the
 /// correct protocol must pass every seed up to and including it.

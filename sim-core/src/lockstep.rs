@@ -43,6 +43,7 @@ pub fn lockstep<M: Message>(
 
 #[cfg(test)]
 mod tests {
+    // Deliberate: this test proves that lockstep catches hash-order iteration.
     use std::collections::HashSet;
 
     use super::*;

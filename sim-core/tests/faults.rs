@@ -43,17 +43,15 @@ fn timed(
         faults,
         ..Default::default()
     });
-    let n = b.add_server({
-        let log = log.clone();
-        move |_| {
-            Box::new(Probe {
-                log: log.clone(),
-                timers: timers.clone(),
-                cancel_tag: Some(99),
-                ..Default::default()
-            })
+    let n = b.add_server(
+        Probe {
+            log: log.clone(),
+            timers: timers.clone(),
+            cancel_tag: Some(99),
+            ..Default::default()
         }
-    });
+        .factory(),
+    );
     b.set_clock(n, clock).unwrap();
     let mut sim = b.build().unwrap();
     sim.run().unwrap();
@@ -82,16 +80,14 @@ fn timers_fire_by_local_time_under_drift() {
         duration_ns: ms(790),
         ..Default::default()
     });
-    let n = b.add_server({
-        let log = log2.clone();
-        move |_| {
-            Box::new(Probe {
-                log: log.clone(),
-                timers: vec![(secs(1), 1)],
-                ..Default::default()
-            })
+    let n = b.add_server(
+        Probe {
+            log: log2.clone(),
+            timers: vec![(secs(1), 1)],
+            ..Default::default()
         }
-    });
+        .factory(),
+    );
     b.set_clock(
         n,
         ClockConfig {
@@ -191,16 +187,14 @@ fn restart_after_write(sync: bool) -> Option<Vec<u8>> {
         faults,
         ..Default::default()
     });
-    b.add_server({
-        let log = log.clone();
-        move |_| {
-            Box::new(Probe {
-                log: log.clone(),
-                write: Some((b"v".to_vec(), sync)),
-                ..Default::default()
-            })
+    b.add_server(
+        Probe {
+            log: log.clone(),
+            write: Some((b"v".to_vec(), sync)),
+            ..Default::default()
         }
-    });
+        .factory(),
+    );
     let mut sim = b.build().unwrap();
     sim.run().unwrap();
     let starts: Vec<Option<Vec<u8>>> = log
@@ -232,21 +226,20 @@ fn messages_to_a_crashed_node_are_dropped_and_crash_stop_is_permanent() {
         faults: vec![at(ms(5), Fault::Crash { node: NodeId(1) })],
         ..Default::default()
     });
-    b.add_server(|_| {
-        Box::new(Probe {
+    b.add_server(
+        Probe {
             sends: vec![(NodeId(1), 1), (NodeId(1), 2)],
             ..Default::default()
-        })
-    });
-    b.add_server({
-        let log = log.clone();
-        move |_| {
-            Box::new(Probe {
-                log: log.clone(),
-                ..Default::default()
-            })
         }
-    });
+        .factory(),
+    );
+    b.add_server(
+        Probe {
+            log: log.clone(),
+            ..Default::default()
+        }
+        .factory(),
+    );
     let mut sim = b.build().unwrap();
     sim.run().unwrap();
     assert_eq!(sim.stats().messages_dropped_node_down, 2);
@@ -272,22 +265,21 @@ fn a_paused_node_receives_its_messages_and_timers_after_resuming() {
         faults,
         ..Default::default()
     });
-    b.add_server(|_| {
-        Box::new(Probe {
+    b.add_server(
+        Probe {
             sends: vec![(NodeId(1), 1), (NodeId(1), 2)],
             ..Default::default()
-        })
-    });
-    b.add_server({
-        let log = log.clone();
-        move |_| {
-            Box::new(Probe {
-                log: log.clone(),
-                timers: vec![(secs(1), 7)],
-                ..Default::default()
-            })
         }
-    });
+        .factory(),
+    );
+    b.add_server(
+        Probe {
+            log: log.clone(),
+            timers: vec![(secs(1), 7)],
+            ..Default::default()
+        }
+        .factory(),
+    );
     let mut sim = b.build().unwrap();
     sim.run().unwrap();
     let after_start: Vec<Seen> = log.borrow()[1..].to_vec();

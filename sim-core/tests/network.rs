@@ -28,25 +28,21 @@ fn blast(
     let log = Log::default();
     let mut b = SimBuilder::new(config(network, faults));
     let sends = (0..messages).map(|i| (NodeId(1), i)).collect();
-    b.add_server({
-        let log = log.clone();
-        move |_| {
-            Box::new(Probe {
-                log: log.clone(),
-                sends: Vec::clone(&sends),
-                ..Default::default()
-            })
+    b.add_server(
+        Probe {
+            log: log.clone(),
+            sends: Vec::clone(&sends),
+            ..Default::default()
         }
-    });
-    b.add_server({
-        let log = log.clone();
-        move |_| {
-            Box::new(Probe {
-                log: log.clone(),
-                ..Default::default()
-            })
+        .factory(),
+    );
+    b.add_server(
+        Probe {
+            log: log.clone(),
+            ..Default::default()
         }
-    });
+        .factory(),
+    );
     let mut sim = b.build().unwrap();
     sim.run().unwrap();
     let got = log
@@ -161,15 +157,13 @@ fn per_link_overrides_apply_only_to_their_link() {
     // override table through a second run where n1 sends to n0.
     let log = Log::default();
     let mut b = SimBuilder::new(config(net, vec![]));
-    b.add_server({
-        let log = log.clone();
-        move |_| {
-            Box::new(Probe {
-                log: log.clone(),
-                ..Default::default()
-            })
+    b.add_server(
+        Probe {
+            log: log.clone(),
+            ..Default::default()
         }
-    });
+        .factory(),
+    );
     b.add_server(move |_| {
         Box::new(Probe {
             sends: vec![(NodeId(0), 7)],
@@ -230,15 +224,13 @@ fn one_way_partitions_cut_one_direction_only() {
     assert!(got.is_empty(), "n0 -> n1 is cut");
     let log = Log::default();
     let mut b = SimBuilder::new(config(NetworkConfig::default(), faults));
-    b.add_server({
-        let log = log.clone();
-        move |_| {
-            Box::new(Probe {
-                log: log.clone(),
-                ..Default::default()
-            })
+    b.add_server(
+        Probe {
+            log: log.clone(),
+            ..Default::default()
         }
-    });
+        .factory(),
+    );
     b.add_server(move |_| {
         Box::new(Probe {
             sends: vec![(NodeId(0), 3)],

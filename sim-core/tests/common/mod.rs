@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use sim_core::{ClientOp, Ctx, NodeId, OpId, Outcome, Process, TimerId, Value};
+use sim_core::{BoxProcess, ClientOp, Ctx, NodeId, OpId, Outcome, Process, TimerId, Value};
 
 /// What a probe saw, with the node's local time.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +39,13 @@ pub struct Probe {
     pub cancel_tag: Option<u64>,
     pub write: Option<(Vec<u8>, bool)>,
     pub echo: bool,
+}
+
+impl Probe {
+    /// A factory building this probe on every start; restarts log to the same shared log.
+    pub fn factory(self) -> impl Fn(NodeId) -> BoxProcess<u64> + 'static {
+        move |_| Box::new(self.clone())
+    }
 }
 
 impl Process for Probe {
