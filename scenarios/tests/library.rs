@@ -50,6 +50,7 @@ const GOLDEN: &[(&str, bool, &str)] = &[
     ("raft-pauses.json", true, "621f06a8db263845"),
     ("raft-restart-storm.json", true, "d4ecd143902ff09f"),
     ("register.json", true, "eddc506a68351be9"),
+    ("register-crash-storm.json", true, "49b1056c52103fef"),
 ];
 
 fn library() -> Vec<String> {

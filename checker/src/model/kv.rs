@@ -92,6 +92,14 @@ impl Model for Kv {
         matches!(op.f, OpFn::Put | OpFn::Write).then(|| op.input.clone())
     }
 
+    fn effect_state(&self, op: &Operation) -> Option<Value> {
+        match op.f {
+            OpFn::Put | OpFn::Write => Some(op.input.clone()),
+            OpFn::Cas => cas_args(&op.input).map(|(_, to)| to.clone()),
+            _ => None,
+        }
+    }
+
     fn is_blind(&self, op: &Operation) -> bool {
         // An append that fits a value still fits after more appends.
         op.f == OpFn::Append

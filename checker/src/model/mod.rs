@@ -104,11 +104,20 @@ pub trait Model: Sync {
         self.step(state, op).is_some()
     }
 
-    /// Lookahead, optional (speed only): the state `op` leaves whatever state it takes effect
-    /// in (a write, a put), or `None`. The lookahead uses it to see which states a later
-    /// operation can start from when such calls may go before it.
+    /// Optional (speed only): the state `op` leaves whatever state it takes effect in (a write,
+    /// a put), or `None`. Such a *reset* must be legal in every state. The lookahead uses it to
+    /// see which states a later operation can start from when such calls may go before it.
     fn reset_state(&self, _op: &Operation) -> Option<Self::State> {
         None
+    }
+
+    /// Lookahead, optional (speed only): the state `op` leaves whenever it changes the state
+    /// (a successful cas leaves its new value, whatever it replaced), or `None`. Defaults to
+    /// [`Model::reset_state`]. The lookahead treats such a call like a reset when it asks which
+    /// states a later operation can start from: a call that may or may not have happened is
+    /// only ever placed where it changes the state.
+    fn effect_state(&self, op: &Operation) -> Option<Self::State> {
+        self.reset_state(op)
     }
 
     /// Lookahead, optional (speed only): whether `op` is *blind*: growing, and legal in every
@@ -128,7 +137,7 @@ pub trait Model: Sync {
     /// Lookahead, optional (speed only): whether the completed operation `later` can be legal
     /// in some state reached from `state` by growing operations alone. The search prunes a
     /// configuration when this is false for an operation that only growing ones, and calls with
-    /// a [`Model::reset_state`] whose state this is also false for, can precede.
+    /// a [`Model::effect_state`] whose state this is also false for, can precede.
     /// Return `true` unless sure.
     fn can_reach(&self, _state: &Self::State, _later: &Operation) -> bool {
         true

@@ -82,6 +82,14 @@ impl Model for Register {
         (op.f == OpFn::Write).then(|| op.input.clone())
     }
 
+    fn effect_state(&self, op: &Operation) -> Option<Value> {
+        match op.f {
+            OpFn::Write => Some(op.input.clone()),
+            OpFn::Cas => cas_args(&op.input).map(|(_, to)| to.clone()),
+            _ => None,
+        }
+    }
+
     fn is_growing(&self, op: &Operation) -> bool {
         // Only ops that never change the register can precede a lookahead target.
         self.is_read_only(op)

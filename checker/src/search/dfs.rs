@@ -361,7 +361,7 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
     ///
     /// Every call linearized before a call `g` was called before `g` returned. So if all the
     /// unplaced calls called before `g` returns that are not growing ([`Model::is_growing`])
-    /// have a [`Model::reset_state`], the state `g` runs in is grown from the current state or
+    /// have a [`Model::effect_state`], the state `g` runs in is grown from the current state or
     /// from one of those reset states; [`Model::can_reach`] false for all of them means `g`
     /// can never go, whatever is placed next.
     fn unreachable_call(&mut self) -> Result<Option<u32>, TooManyStates> {
@@ -420,8 +420,8 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
         Ok(None)
     }
 
-    /// Whether some shrinker that may go before `g` lets `g` become legal: one with no reset
-    /// state (it could leave anything), or one whose reset state `g` can grow from.
+    /// Whether some shrinker that may go before `g` lets `g` become legal: one with no effect
+    /// state (it could leave anything), or one whose effect state `g` can grow from.
     fn reachable_after_reset(&mut self, g: usize) -> Result<bool, TooManyStates> {
         let problem = self.problem;
         let ret = problem.info[g].ret;
@@ -430,7 +430,7 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
             if problem.info[s as usize].call >= ret {
                 continue;
             }
-            match self.table.reset(s, problem.ops[s as usize])? {
+            match self.table.effect(s, problem.ops[s as usize])? {
                 None => return Ok(true),
                 Some(reset) => {
                     let info = &problem.info[g];

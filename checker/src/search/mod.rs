@@ -6,8 +6,9 @@
 //!   linearized) plus a window bitset of the calls concurrent with the front;
 //! - calls that stay open forever (`info`) are a separate bitset; identical ones form a class
 //!   that is always linearized earliest-call first, so the search never tries permutations of
-//!   interchangeable calls; open calls that cannot change any state are dropped up front, and an
-//!   open call that would leave the current state unchanged is never placed;
+//!   interchangeable calls; open calls that cannot change any state are dropped up front, and so
+//!   are open calls whose effect no other call could ever see (`unseen`: a write of a value
+//!   nobody reads); an open call that would leave the current state unchanged is never placed;
 //! - a read-only completed call (a read, a cas that returned false) that may go next and is legal is
 //!   placed at once without trying alternatives: any linearization can be reordered to put it
 //!   there;
@@ -29,6 +30,7 @@ mod dfs;
 mod memo;
 mod prepare;
 mod table;
+mod unseen;
 
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! Turns a partition's operations into the arrays the search walks: completed calls sorted by
 //! call with their concurrency windows, then open calls grouped into classes of identical ones.
 
+use super::unseen;
 use crate::history::Operation;
 use crate::model::Model;
 
@@ -45,17 +46,20 @@ pub(crate) struct OpInfo {
 }
 
 impl<'a> Problem<'a> {
-    /// Lays out `ops`, dropping open calls that cannot change any state.
+    /// Lays out `ops`, dropping open calls that cannot change any state or whose effect no
+    /// call could see ([`unseen`]).
     pub(crate) fn new<M: Model>(model: &M, ops: &[&'a Operation]) -> Problem<'a> {
         let mut all: Vec<&Operation> = Vec::with_capacity(ops.len());
         all.extend(ops.iter().copied().filter(|op| !op.is_pending()));
         all.sort_by_key(|op| op.call);
         let completed = all.len();
-        all.extend(
-            ops.iter()
-                .copied()
-                .filter(|op| op.is_pending() && !model.is_read_only(op)),
-        );
+        let mut open: Vec<&Operation> = ops
+            .iter()
+            .copied()
+            .filter(|op| op.is_pending() && !model.is_read_only(op))
+            .collect();
+        unseen::drop_unseen(model, &all, &mut open);
+        all.extend(open);
         // Identical open calls are interchangeable: group them, earliest call first.
         all[completed..]
             .sort_by(|a, b| (a.f as u8, &a.input, a.call).cmp(&(b.f as u8, &b.input, b.call)));

@@ -11,7 +11,7 @@ use crate::model::Model;
 
 /// Marks a cached step that is not allowed, and the end of a chain of states.
 const ILLEGAL: u32 = u32::MAX;
-/// Marks an op with no [`Model::reset_state`] in the cache of resets.
+/// Marks an op with no [`Model::reset_state`] (or effect state) in the caches of those.
 const NO_RESET: u32 = u32::MAX;
 /// The anonymous state: one that no call still to be placed can observe before the next reset
 /// (see `Dfs::unobservable`). Only blind calls and resets may go in it; it is never interned.
@@ -30,6 +30,7 @@ pub(crate) struct Table<'m, M: Model> {
     steps: FxHashMap<u64, u32>,
     reach: FxHashMap<u64, bool>,
     resets: FxHashMap<u32, u32>,
+    effects: FxHashMap<u32, u32>,
     states_max: usize,
 }
 
@@ -49,6 +50,7 @@ impl<'m, M: Model> Table<'m, M> {
             steps: FxHashMap::with_capacity_and_hasher(expected * 2, FxBuildHasher),
             reach: FxHashMap::default(),
             resets: FxHashMap::default(),
+            effects: FxHashMap::default(),
             states_max: states_max.max(1),
         };
         // Cannot fail: the table is empty and holds at least one state.
@@ -137,12 +139,28 @@ impl<'m, M: Model> Table<'m, M> {
         if let Some(&id) = self.resets.get(&op_index) {
             return Ok((id != NO_RESET).then_some(id));
         }
-        let id = match self.model.reset_state(op) {
-            Some(state) => self.intern(state)?,
-            None => NO_RESET,
-        };
+        let id = self.intern_some(self.model.reset_state(op))?;
         self.resets.insert(op_index, id);
         Ok((id != NO_RESET).then_some(id))
+    }
+
+    /// The id of [`Model::effect_state`] of operation number `op_index`, cached.
+    pub(crate) fn effect(
+        &mut self,
+        op_index: u32,
+        op: &Operation,
+    ) -> Result<Option<u32>, TooManyStates> {
+        if let Some(&id) = self.effects.get(&op_index) {
+            return Ok((id != NO_RESET).then_some(id));
+        }
+        let id = self.intern_some(self.model.effect_state(op))?;
+        self.effects.insert(op_index, id);
+        Ok((id != NO_RESET).then_some(id))
+    }
+
+    /// The id of `state`, or [`NO_RESET`] for none.
+    fn intern_some(&mut self, state: Option<M::State>) -> Result<u32, TooManyStates> {
+        state.map_or(Ok(NO_RESET), |state| self.intern(state))
     }
 
     /// The id of `state` (from another table), adding it if new.
