@@ -1,6 +1,9 @@
 //! The trace in the Chrome trace event format, for Perfetto (ui.perfetto.dev) or
-//! chrome://tracing: one process, one thread per node, an instant event per trace event and a
-//! flow arrow per delivered message from its send to its delivery. Times are microseconds.
+//! chrome://tracing: one process, one thread per node, a 0-length slice per send and per
+//! delivery joined by a flow arrow, and an instant event per other trace event. Times are
+//! microseconds, as the format defines them; there is no `displayTimeUnit`, since some Perfetto
+//! versions read it as the unit of `ts`. Flows bind to their slices by `bind_id` (`flow_out` on
+//! the send, `flow_in` on each delivery), so they never depend on event order at equal times.
 
 use serde_json::{Value, json};
 
@@ -16,26 +19,27 @@ const TID_CLUSTER: u64 = 1_000_000;
 pub fn render(trace: &TraceEvents) -> String {
     let mut events: Vec<Value> = Vec::with_capacity(trace.events.len() * 2);
     let mut tids = std::collections::BTreeSet::new();
-    for (id, event) in trace.events.iter().enumerate() {
+    for event in &trace.events {
         let tid = trace_events::node(event).unwrap_or(TID_CLUSTER);
         tids.insert(tid);
         let ts = micros(trace_events::time_ns(event));
         let kind = trace_events::kind(event);
-        events.push(json!({
-            "name": kind, "cat": kind, "ph": "i", "s": "t", "pid": PID, "tid": tid, "ts": ts,
-            "args": { "detail": trace_events::describe(event) },
-        }));
-        if kind == "deliver" {
-            // A flow binds to the slice around its end points, so each end gets a 0-length slice.
-            let from = event["from"].as_u64().unwrap_or(0);
-            tids.insert(from);
-            let sent = micros(event["sent_ns"].as_u64().unwrap_or(0));
-            let name = "message";
-            events.push(json!({"name": "send", "cat": name, "ph": "X", "dur": 0, "pid": PID, "tid": from, "ts": sent}));
-            events.push(json!({"name": name, "cat": name, "ph": "s", "id": id, "pid": PID, "tid": from, "ts": sent}));
-            events.push(json!({"name": "receive", "cat": name, "ph": "X", "dur": 0, "pid": PID, "tid": tid, "ts": ts}));
-            events.push(json!({"name": name, "cat": name, "ph": "f", "bp": "e", "id": id, "pid": PID, "tid": tid, "ts": ts}));
-        }
+        let detail = json!({ "detail": trace_events::describe(event) });
+        let flow = match (kind, event["msg_id"].as_u64()) {
+            ("send", Some(id)) => Some((id, "flow_out")),
+            ("deliver", Some(id)) => Some((id, "flow_in")),
+            _ => None,
+        };
+        events.push(match flow {
+            Some((id, direction)) => json!({
+                "name": kind, "cat": "message", "ph": "X", "dur": 0, "pid": PID, "tid": tid,
+                "ts": ts, "bind_id": id, direction: true, "args": detail,
+            }),
+            None => json!({
+                "name": kind, "cat": kind, "ph": "i", "s": "t", "pid": PID, "tid": tid, "ts": ts,
+                "args": detail,
+            }),
+        });
     }
     events.sort_by(|a, b| {
         a["ts"]
@@ -55,7 +59,7 @@ pub fn render(trace: &TraceEvents) -> String {
         all.push(json!({"name": "thread_name", "ph": "M", "pid": PID, "tid": tid, "ts": 0, "args": {"name": name}}));
     }
     all.extend(events);
-    let mut doc = json!({ "traceEvents": all, "displayTimeUnit": "ms" });
+    let mut doc = json!({ "traceEvents": all });
     if trace.truncated {
         doc["metadata"] = json!({ "truncated_at_events": trace_events::TRACE_EVENTS_MAX });
     }

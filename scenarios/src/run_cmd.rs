@@ -198,7 +198,7 @@ pub struct ShrinkArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Most runs to spend.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 1000)]
     runs_max: u32,
 }
 
@@ -235,11 +235,13 @@ pub fn shrink(args: &ShrinkArgs) -> ExitCode {
     }
     let s = &shrunk.spec;
     println!(
-        "shrunk in {} runs: still fails `{}` with {} fault(s), {:.3} s, {} client(s), {} server(s)",
+        "shrunk in {} runs: still fails `{}` with {} fault(s) (was {}), {:.3} s (was {:.3} s), {} client(s), {} server(s)",
         shrunk.runs,
         shrunk.check,
         s.faults.len(),
+        shrunk.faults_before,
         s.duration_ns as f64 / 1e9,
+        shrunk.duration_ns_before as f64 / 1e9,
         s.workload.as_ref().map_or(0, |w| w.clients),
         s.cluster.servers
     );

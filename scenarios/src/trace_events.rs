@@ -66,10 +66,11 @@ pub fn kind(event: &Value) -> &str {
     event["event"].as_str().unwrap_or("")
 }
 
-/// The node an event happens at: the receiver for deliveries and drops, the fault's node for
-/// faults; `None` for faults that target no node (partitions, heals).
+/// The node an event happens at: the sender for sends, the receiver for deliveries and drops,
+/// the fault's node for faults; `None` for faults that target no node (partitions, heals).
 pub fn node(event: &Value) -> Option<u64> {
     match kind(event) {
+        "send" => event["from"].as_u64(),
         "deliver" | "drop" => event["to"].as_u64(),
         "fault" => event["fault"]["node"].as_u64(),
         _ => event["node"].as_u64(),
@@ -81,6 +82,7 @@ pub fn describe(event: &Value) -> String {
     let s = |k: &str| event[k].to_string();
     match kind(event) {
         "start" => format!("start incarnation {}", s("incarnation")),
+        "send" => format!("n{} -> n{}: message #{}", s("from"), s("to"), s("msg_id")),
         "deliver" => format!(
             "n{} <- n{}: {}",
             s("to"),

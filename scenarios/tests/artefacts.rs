@@ -90,7 +90,9 @@ fn a_run_writes_a_self_contained_report_and_valid_exports() {
     let perfetto: serde_json::Value =
         serde_json::from_str(&read(dir.path(), "trace.perfetto.json")).unwrap();
     let events = perfetto["traceEvents"].as_array().unwrap();
-    assert!(events.iter().any(|e| e["ph"] == "s") && events.iter().any(|e| e["ph"] == "f"));
+    assert!(
+        events.iter().any(|e| e["flow_out"] == true) && events.iter().any(|e| e["flow_in"] == true)
+    );
     let mut last_ts: HashMap<u64, f64> = HashMap::new();
     for e in events {
         let tid = e["tid"].as_u64().unwrap();

@@ -35,6 +35,17 @@ pub enum TraceKind<'a, M> {
         /// 0 at first start, then one more per crash.
         incarnation: u32,
     },
+    /// A message was put on the wire (a lost one is traced as its `drop` instead). Not
+    /// folded into the trace hash: the message is hashed where it ends (its delivery or drop),
+    /// and this event only tells readers where in the sender's steps the send happened.
+    Send {
+        /// Sender.
+        from: NodeId,
+        /// Receiver.
+        to: NodeId,
+        /// The message's id, as its delivery or drop carries it.
+        msg_id: u64,
+    },
     /// A message arrived and was handed to the receiver.
     Deliver {
         /// Sender.
@@ -43,6 +54,8 @@ pub enum TraceKind<'a, M> {
         to: NodeId,
         /// When it was sent.
         sent_ns: Nanos,
+        /// The message's id: unique per send within a run, shared by a duplicate's copies.
+        msg_id: u64,
         /// The message.
         msg: &'a M,
     },
@@ -54,6 +67,8 @@ pub enum TraceKind<'a, M> {
         to: NodeId,
         /// When it was sent.
         sent_ns: Nanos,
+        /// The message's id (see [`TraceKind::Deliver`]).
+        msg_id: u64,
         /// Why.
         reason: DropReason,
         /// The message.
@@ -117,7 +132,9 @@ pub trait TraceSink<M> {
 }
 
 /// The rolling hash of a trace: each event is folded into the previous value, so two runs
-/// agree on the final hash only if they agree on every event, in order.
+/// agree on the final hash only if they agree on every event, in order. Message ids and send
+/// events are left out: they follow from the events that are hashed, and leaving them out kept
+/// every hash pinned before they existed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TraceHash(u64);
 
@@ -130,16 +147,21 @@ impl TraceHash {
     /// Folds one event in.
     #[inline]
     pub fn fold<M: Hash>(&mut self, event: &TraceEvent<'_, M>) {
+        if let TraceKind::Send { .. } = event.kind {
+            return;
+        }
         let mut h = FxHasher::default();
         self.0.hash(&mut h);
         event.time.hash(&mut h);
         match &event.kind {
             TraceKind::Start { node, incarnation } => (0u8, node, incarnation).hash(&mut h),
+            TraceKind::Send { .. } => {}
             TraceKind::Deliver {
                 from,
                 to,
                 sent_ns,
                 msg,
+                ..
             } => (1u8, from, to, sent_ns, msg).hash(&mut h),
             TraceKind::Drop {
                 from,
@@ -147,6 +169,7 @@ impl TraceHash {
                 sent_ns,
                 reason,
                 msg,
+                ..
             } => (2u8, from, to, sent_ns, reason, msg).hash(&mut h),
             TraceKind::Timer { node, id, tag } => (3u8, node, id, tag).hash(&mut h),
             // Faults are rare; hashing their debug form avoids a Hash impl over floats.

@@ -234,6 +234,7 @@ impl<M: Message> SimBuilder<M> {
             workload,
             history: History::default(),
             next_op: 0,
+            next_msg_id: 0,
             violations: Vec::new(),
             tracer: Tracer {
                 hash: TraceHash::default(),

@@ -144,10 +144,17 @@ impl<M: Message> Simulation<M> {
                 from,
                 to,
                 sent_ns,
+                msg_id,
                 msg,
             } = event
             {
-                self.drop_message(from, to, sent_ns, DropReason::NodeDown, &msg, record);
+                let envelope = super::Envelope {
+                    from,
+                    to,
+                    sent_ns,
+                    msg_id,
+                };
+                self.drop_message(envelope, DropReason::NodeDown, &msg, record);
             }
         }
         self.abandon_open_op(node)

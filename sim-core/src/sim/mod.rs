@@ -75,6 +75,7 @@ enum Event<M> {
         from: NodeId,
         to: NodeId,
         sent_ns: Nanos,
+        msg_id: u64,
         msg: M,
     },
     Timer {
@@ -106,6 +107,15 @@ impl<M> Event<M> {
             Event::Fault(_) | Event::NemesisTick => None,
         }
     }
+}
+
+/// Where a message in flight comes from and goes, and which one it is.
+#[derive(Clone, Copy, Debug)]
+struct Envelope {
+    from: NodeId,
+    to: NodeId,
+    sent_ns: Nanos,
+    msg_id: u64,
 }
 
 /// A timer that has been set and neither fired nor been cancelled.
@@ -153,7 +163,10 @@ impl<M: Message> Tracer<M> {
         if let Some(sink) = self.sink.as_mut() {
             sink.record(&event);
         }
-        if let Some(text) = self.last_event.as_mut() {
+        // A send is not hashed, so it is not the event a divergence report names.
+        if let Some(text) = self.last_event.as_mut()
+            && !matches!(event.kind, TraceKind::Send { .. })
+        {
             text.clear();
             let _ = write!(text, "t={}ns {:?}", event.time, event.kind);
         }
@@ -178,6 +191,9 @@ pub struct Simulation<M: Message> {
     workload: Option<Workload>,
     history: History,
     next_op: u64,
+    /// The id the next message sent gets; ids let readers of the trace pair each delivery or
+    /// drop with its send exactly.
+    next_msg_id: u64,
     violations: Vec<Violation>,
     tracer: Tracer<M>,
     stats: Stats,
@@ -311,8 +327,17 @@ impl<M: Message> Simulation<M> {
                 from,
                 to,
                 sent_ns,
+                msg_id,
                 msg,
-            } => self.deliver(from, to, sent_ns, msg)?,
+            } => self.deliver(
+                Envelope {
+                    from,
+                    to,
+                    sent_ns,
+                    msg_id,
+                },
+                msg,
+            )?,
             Event::Timer { node, id, epoch } => self.fire_timer(node, id, epoch)?,
             Event::Fault(fault) => {
                 self.stats.events += 1;
@@ -354,13 +379,13 @@ impl<M: Message> Simulation<M> {
         self.schedule_client(node)
     }
 
-    fn deliver(
-        &mut self,
-        from: NodeId,
-        to: NodeId,
-        sent_ns: Nanos,
-        msg: M,
-    ) -> Result<(), SimError> {
+    fn deliver(&mut self, envelope: Envelope, msg: M) -> Result<(), SimError> {
+        let Envelope {
+            from,
+            to,
+            sent_ns,
+            msg_id,
+        } = envelope;
         self.stats.events += 1;
         let reason = if self.nodes[to.index()].status == NodeStatus::Crashed {
             Some(DropReason::NodeDown)
@@ -374,7 +399,7 @@ impl<M: Message> Simulation<M> {
                 DropReason::NodeDown => self.nodes[to.index()].crash_record,
                 _ => self.partition_record,
             };
-            self.drop_message(from, to, sent_ns, reason, &msg, record);
+            self.drop_message(envelope, reason, &msg, record);
             return Ok(());
         }
         self.stats.messages_delivered += 1;
@@ -384,6 +409,7 @@ impl<M: Message> Simulation<M> {
                 from,
                 to,
                 sent_ns,
+                msg_id,
                 msg: &msg,
             },
         );
@@ -484,6 +510,8 @@ impl<M: Message> Simulation<M> {
             );
             return Ok(());
         }
+        let msg_id = self.next_msg_id;
+        self.next_msg_id += 1;
         match self.network.transmit(from, to, self.now) {
             Transmission::Lost => {
                 self.count_drop(DropReason::Loss);
@@ -494,12 +522,15 @@ impl<M: Message> Simulation<M> {
                         from,
                         to,
                         sent_ns: self.now,
+                        msg_id,
                         reason,
                         msg: &msg,
                     },
                 );
             }
             Transmission::Arrives { at, duplicate_at } => {
+                self.tracer
+                    .emit(self.now, TraceKind::Send { from, to, msg_id });
                 if let Some(dup_at) = duplicate_at {
                     self.stats.messages_duplicated += 1;
                     let copy = msg.clone();
@@ -509,6 +540,7 @@ impl<M: Message> Simulation<M> {
                             from,
                             to,
                             sent_ns: self.now,
+                            msg_id,
                             msg: copy,
                         },
                     )?;
@@ -519,6 +551,7 @@ impl<M: Message> Simulation<M> {
                         from,
                         to,
                         sent_ns: self.now,
+                        msg_id,
                         msg,
                     },
                 )?;
@@ -569,9 +602,7 @@ impl<M: Message> Simulation<M> {
     /// Counts, attributes to a fault's coverage record and traces a message that will not arrive.
     fn drop_message(
         &mut self,
-        from: NodeId,
-        to: NodeId,
-        sent_ns: Nanos,
+        envelope: Envelope,
         reason: DropReason,
         msg: &M,
         record: Option<usize>,
@@ -579,9 +610,10 @@ impl<M: Message> Simulation<M> {
         self.count_drop(reason);
         self.coverage.dropped(record);
         let kind = TraceKind::Drop {
-            from,
-            to,
-            sent_ns,
+            from: envelope.from,
+            to: envelope.to,
+            sent_ns: envelope.sent_ns,
+            msg_id: envelope.msg_id,
             reason,
             msg,
         };
