@@ -1,7 +1,7 @@
 "use strict";
 // Draws the report's SVG from the embedded data, only for the chosen window and nodes.
 const D = JSON.parse(document.getElementById("data").textContent);
-const DRAW_MAX = 20000; // most shapes drawn per view; zoom in to see the rest
+const DRAW_MAX = D.draw_max; // most shapes drawn per view; zoom in to see the rest
 const W = 1200, LEFT = 60, LANE = 28;
 const NS = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
@@ -22,7 +22,9 @@ function axis(svg, y) {
   for (let i = 0; i <= 10; i++) {
     const ns = t0 + (t1 - t0) * i / 10;
     el(svg, "line", { x1: x(ns), x2: x(ns), y1: 0, y2: y, stroke: "#eee" });
-    el(svg, "text", { x: x(ns) - 20, y: y + 12 }).textContent = ms(ns) + " ms";
+    // The end labels are anchored inwards so that they are not cut off at the edges.
+    const anchor = i === 0 ? "start" : i === 10 ? "end" : "middle";
+    el(svg, "text", { x: x(ns), y: y + 12, "text-anchor": anchor }).textContent = ms(ns) + " ms";
   }
 }
 function note(id, drawn, total) {
@@ -112,23 +114,75 @@ function drawLatency() {
 
 function redraw() {
   $("t0").value = ms(t0); $("t1").value = ms(t1);
-  $("shown").textContent = `(run: 0–${ms(D.end_ns)} ms)`;
+  $("shown").textContent = `showing ${ms(t0)}–${ms(t1)} ms of the run's 0–${ms(D.end_ns)} ms`;
+  for (const [n, box] of boxes) box.checked = shown.has(n);
   drawSpaceTime(); drawHistory(); drawLatency();
+  writeFragment();
 }
 function zoom(a, b) {
   if (!(b > a)) return;
   t0 = Math.max(0, a); t1 = b; redraw();
 }
 
+// The view as a URL fragment, e.g. `#from=1s&to=2s&nodes=n1,n2&timers=1`, so a link shows
+// the same window, nodes and timers. Times take ns, us, ms, s or m; a bare number is ms.
+const UNIT_NS = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9 };
+function parseTime(text) {
+  const m = /^(\d+(?:\.\d*)?)(ns|us|ms|s|m)?$/.exec(text);
+  return m ? parseFloat(m[1]) * UNIT_NS[m[2] || "ms"] : null;
+}
+function readFragment() {
+  const problems = [];
+  const params = new URLSearchParams(location.hash.slice(1));
+  let from = 0, to = Math.max(D.end_ns, 1), nodes = D.nodes, timers = false;
+  for (const [key, value] of params) {
+    if (key === "from" || key === "to") {
+      const ns = parseTime(value);
+      if (ns === null) problems.push(`${key}=${value}: expected a time such as 1.5s, 250ms or 2000 (ms)`);
+      else if (key === "from") from = ns; else to = ns;
+    } else if (key === "nodes") {
+      const names = value.split(",").filter((n) => n !== "");
+      const ids = names.map((n) => Number(n.replace(/^n/, "")));
+      const unknown = names.filter((n, i) => !D.nodes.includes(ids[i]));
+      if (unknown.length) problems.push(`nodes=${value}: no node ${unknown.join(", ")} (the run has ${D.nodes.map((n) => "n" + n).join(", ")})`);
+      else nodes = ids;
+    } else if (key === "timers") {
+      if (value !== "0" && value !== "1") problems.push(`timers=${value}: expected 0 or 1`);
+      else timers = value === "1";
+    } else {
+      problems.push(`${key}: unknown; expected from, to, nodes or timers`);
+    }
+  }
+  if (!(to > from)) { problems.push(`from=${ms(from)}ms to=${ms(to)}ms: the window must end after it starts`); from = 0; to = Math.max(D.end_ns, 1); }
+  t0 = from; t1 = to;
+  shown.clear(); for (const n of nodes) shown.add(n);
+  $("timers").checked = timers;
+  $("note-url").hidden = problems.length === 0;
+  $("note-url").textContent = "Ignored in the link: " + problems.join("; ");
+}
+function writeFragment() {
+  const parts = [];
+  if (t0 > 0) parts.push(`from=${+ms(t0)}ms`);
+  if (t1 !== Math.max(D.end_ns, 1)) parts.push(`to=${+ms(t1)}ms`);
+  if (shown.size !== D.nodes.length) parts.push("nodes=" + D.nodes.filter((n) => shown.has(n)).map((n) => "n" + n).join(","));
+  if ($("timers").checked) parts.push("timers=1");
+  const hash = parts.length ? "#" + parts.join("&") : "";
+  // replaceState neither adds a history entry per zoom nor fires hashchange.
+  if (hash !== location.hash) history.replaceState(null, "", hash || location.pathname + location.search);
+}
+
+const boxes = new Map();
 for (const n of D.nodes) {
   const label = document.createElement("label");
   const box = document.createElement("input");
-  box.type = "checkbox"; box.checked = true;
+  box.type = "checkbox";
   box.onchange = () => { box.checked ? shown.add(n) : shown.delete(n); redraw(); };
   label.append(box, " n" + n);
   $("nodes").append(label);
+  boxes.set(n, box);
 }
 $("timers").onchange = redraw;
+window.onhashchange = () => { readFragment(); redraw(); };
 $("apply").onclick = () => zoom(parseFloat($("t0").value) * 1e6, parseFloat($("t1").value) * 1e6);
 $("reset").onclick = () => zoom(0, Math.max(D.end_ns, 1));
 if ($("goto")) $("goto").onclick = () => {
@@ -150,4 +204,7 @@ window.onmouseup = (ev) => {
   dragFrom = null;
   if (Math.abs(x(b) - x(a)) > 4) zoom(Math.min(a, b), Math.max(a, b)); else redraw();
 };
+readFragment();
 redraw();
+// Tells a test (and anyone inspecting the page) that the script ran to its end.
+document.documentElement.dataset.drawn = "true";

@@ -126,6 +126,60 @@ fn a_failing_run_marks_the_failing_check_and_the_operation_it_names() {
 }
 
 #[test]
+fn the_highlighted_operation_is_the_one_the_checker_names() {
+    // Seed 2 has two reads of p0 with the same key and result; the second is the culprit.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("scenarios/library/register.json")).unwrap();
+    let text = text.replace(
+        "\"resend_ns\": \"20ms\"",
+        "\"resend_ns\": \"20ms\", \"bugs\": [\"no_dedup\"]",
+    );
+    let file = dir.path().join("buggy.json");
+    std::fs::write(&file, text).unwrap();
+    let out = dir.path().join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_dsim"))
+        .args(["run", file.to_str().unwrap(), "--seed", "2", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+
+    // `dsim check` on the saved history names the culprit by its line in history.jsonl.
+    let history = out.join("history.jsonl");
+    let check = Command::new(env!("CARGO_BIN_EXE_dsim"))
+        .args([
+            "check",
+            history.to_str().unwrap(),
+            "--model",
+            "cas-register",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&check.stdout);
+    let line: usize = text
+        .split("cannot linearize ")
+        .nth(1)
+        .and_then(|rest| rest.split("(line ").nth(1))
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no `cannot linearize ... (line N)` in:\n{text}"));
+    let invocation: serde_json::Value =
+        serde_json::from_str(read(&out, "history.jsonl").lines().nth(line - 1).unwrap()).unwrap();
+
+    let data = embedded_data(&read(&out, "report.html"));
+    let op = &data["ops"][data["highlight"].as_u64().expect("an op is highlighted") as usize];
+    assert_eq!(op[0], invocation["process"], "{op} vs {invocation}");
+    assert_eq!(op[1], invocation["time"], "{op} vs {invocation}");
+    let same_result = data["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o[0] == op[0] && o[4] == op[4] && o[5] == op[5] && o[7] == op[7])
+        .count();
+    assert!(same_result > 1, "seed 2 no longer has the ambiguous case");
+}
+
+#[test]
 fn the_readme_gives_the_shiviz_regex_the_log_is_written_for() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     assert!(readme.contains(scenarios::export_shiviz::SHIVIZ_REGEX));
