@@ -2,7 +2,8 @@
 //! script and the data are inline, and the script draws SVG). It shows the checks, a
 //! space-time diagram of nodes, messages and faults, the client history as a timeline and a
 //! histogram of operation latencies. The page draws only what lies in the chosen time window
-//! and nodes, and at most [`DRAW_MAX`] shapes per view, so runs with many events stay usable.
+//! and nodes, and at most [`DRAW_MAX`] shapes per view (thinned evenly over the window, fault
+//! spans and rare points kept), so runs with many events stay usable.
 //! The view can be set by a URL fragment (`report.html#from=1s&to=2s&nodes=n1,n2&timers=1`),
 //! which the page keeps up to date, so a link shows what its sender saw. An uncaught script
 //! error is recorded on `<html data-js-errors>`; `<html data-drawn="true">` says the script ran
@@ -20,8 +21,8 @@ use crate::report::{Counterexample, RunReport};
 use crate::trace_events::{self, TRACE_EVENTS_MAX, TraceEvents};
 
 /// Most shapes the page draws in one view of the space-time diagram, and most operations in
-/// one view of the history (the counterexample's operation is drawn beyond it); a note says
-/// when a view has more, and zooming in shows them.
+/// one view of the history (the counterexample's operation is drawn beyond it). A view with
+/// more draws an even sample across its window, says so in a note, and zooming in shows all.
 pub const DRAW_MAX: usize = 20_000;
 
 /// Renders the page.
