@@ -312,12 +312,9 @@ impl Page {
     fn assert_ran_cleanly(&self) {
         let root = self.dom.root_element();
         let root = root.value();
-        assert_eq!(
-            root.attr("data-js-errors"),
-            None,
-            "{}",
-            self.dom_path.display()
-        );
+        if let Some(errors) = root.attr("data-js-errors") {
+            panic!("script errors in {}:\n{errors}", self.dom_path.display());
+        }
         assert!(
             self.console.is_empty(),
             "the page logged to the console:\n{}",
