@@ -202,6 +202,8 @@ for (const n of D.nodes) {
   boxes.set(n, box);
 }
 $("timers").onchange = redraw;
+$("all").onclick = () => { for (const n of D.nodes) shown.add(n); redraw(); };
+$("none").onclick = () => { shown.clear(); redraw(); };
 window.onhashchange = () => { readFragment(); redraw(); };
 $("apply").onclick = () => zoom(parseFloat($("t0").value) * 1e6, parseFloat($("t1").value) * 1e6);
 $("reset").onclick = () => zoom(0, Math.max(D.end_ns, 1));
