@@ -2,7 +2,7 @@
 # The whole test suite, browser test included: installs Debian's Chromium if it is missing (as
 # root, with apt-get), then runs `cargo test --workspace --locked` with DSIM_REQUIRE_BROWSER=1,
 # so the report.html tests in scenarios/tests/browser.rs fail rather than skip without a browser.
-# Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p scenarios --test browser`).
+# Arguments replace `--workspace` (e.g. `scripts/test.sh -p scenarios --test browser`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,4 +28,7 @@ if ! have_chromium; then
   fi
 fi
 
-DSIM_REQUIRE_BROWSER=1 exec cargo test --workspace --locked "$@"
+if [ $# -eq 0 ]; then
+  set -- --workspace
+fi
+DSIM_REQUIRE_BROWSER=1 exec cargo test --locked "$@"
