@@ -30,6 +30,7 @@ const CHROMIUM_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[test]
 fn a_failing_run_shows_its_failing_operation_outlined() {
+    // A failing run's page loads cleanly and outlines exactly the operation the check names.
     let Some(chromium) = chromium("a_failing_run_shows_its_failing_operation_outlined") else {
         return;
     };
@@ -42,7 +43,7 @@ fn a_failing_run_shows_its_failing_operation_outlined() {
         "the buggy register fails"
     );
     let report = out.join("report.html");
-    let page = chromium.load(&report, "", dir.path());
+    let page = chromium.load(&report, "", "failing", dir.path());
     page.assert_ran_cleanly();
 
     assert_eq!(page.text("h1 span.fail"), "FAIL");
@@ -100,12 +101,13 @@ fn a_failing_run_shows_its_failing_operation_outlined() {
 
 #[test]
 fn a_long_passing_run_draws_at_most_draw_max_shapes() {
+    // A passing run with more shapes than DRAW_MAX draws exactly DRAW_MAX, spread over the run.
     let Some(chromium) = chromium("a_long_passing_run_draws_at_most_draw_max_shapes") else {
         return;
     };
     let dir = TestDir::new();
     let report = long_raft_report(dir.path());
-    let page = chromium.load(&report, "", dir.path());
+    let page = chromium.load(&report, "", "passing", dir.path());
     page.assert_ran_cleanly();
 
     assert_eq!(page.text("h1 span.pass"), "PASS");
@@ -153,6 +155,7 @@ fn a_long_passing_run_draws_at_most_draw_max_shapes() {
 
 #[test]
 fn a_link_fragment_sets_the_window_and_the_nodes() {
+    // `#from=..&to=..&nodes=..` shows that window and those lanes; a bad fragment is named.
     let Some(chromium) = chromium("a_link_fragment_sets_the_window_and_the_nodes") else {
         return;
     };
@@ -161,7 +164,12 @@ fn a_link_fragment_sets_the_window_and_the_nodes() {
     let data = embedded_data(&std::fs::read_to_string(&report).unwrap());
     let end_ms = data["end_ns"].as_f64().unwrap() / 1e6;
 
-    let page = chromium.load(&report, "#from=1s&to=2000ms&nodes=n1,n2", dir.path());
+    let page = chromium.load(
+        &report,
+        "#from=1s&to=2000ms&nodes=n1,n2",
+        "fragment",
+        dir.path(),
+    );
     page.assert_ran_cleanly();
     let lanes: Vec<String> = page.all("#st text[x=\"4\"]").iter().map(text).collect();
     assert_eq!(lanes, ["n1", "n2"], "only the chosen nodes have lanes");
@@ -192,7 +200,12 @@ fn a_link_fragment_sets_the_window_and_the_nodes() {
     assert!(page.is_hidden("#note-url"));
 
     // A fragment with mistakes says what it ignored and shows the whole run.
-    let page = chromium.load(&report, "#from=soon&nodes=n1,n99&zoom=2", dir.path());
+    let page = chromium.load(
+        &report,
+        "#from=soon&nodes=n1,n99&zoom=2",
+        "bad-fragment",
+        dir.path(),
+    );
     page.assert_ran_cleanly();
     assert!(!page.is_hidden("#note-url"));
     let note = page.text("#note-url");
@@ -429,10 +442,10 @@ fn on_path(names: &[&str]) -> Option<PathBuf> {
 
 impl Chromium {
     /// Loads `report` (with `fragment` appended to its file URL), lets its scripts run and
-    /// returns the resulting DOM; the dump and Chromium's log are kept in `dir`.
-    fn load(&self, report: &Path, fragment: &str, dir: &Path) -> Page {
-        let name = format!("dom-{}", dir.read_dir().unwrap().count());
-        let dom_path = dir.join(format!("{name}.html"));
+    /// returns the resulting DOM; the dump and Chromium's log are kept in `dir` as
+    /// `NAME.dom.html` and `NAME.dom.log`.
+    fn load(&self, report: &Path, fragment: &str, name: &str, dir: &Path) -> Page {
+        let dom_path = dir.join(format!("{name}.dom.html"));
         let log = self.run(
             &[
                 "--dump-dom",
