@@ -2,26 +2,33 @@
 //! script and the data are inline, and the script draws SVG). It shows the checks, a
 //! space-time diagram of nodes, messages and faults, the client history as a timeline and a
 //! histogram of operation latencies. The page draws only what lies in the chosen time window
-//! and nodes, and at most `DRAW_MAX` shapes per view, so runs with many events stay usable.
+//! and nodes, and at most [`DRAW_MAX`] shapes per view (thinned evenly over the window, fault
+//! spans and rare points kept), so runs with many events stay usable.
+//! The view can be set by a URL fragment (`report.html#from=1s&to=2s&nodes=n1,n2&timers=1`),
+//! which the page keeps up to date, so a link shows what its sender saw. An uncaught script
+//! error is recorded on `<html data-js-errors>`; `<html data-drawn="true">` says the script ran
+//! to its end.
 //!
-//! When the linearizability check fails, its detail names the operation it could not place
-//! (`cannot linearize p3 read 0 -> 7`); the page highlights the first operation of that
-//! process with the same function and result, or, when none matches, the process's last one,
-//! and says which it did.
+//! When the linearizability check fails, the page outlines the operation it could not place
+//! (the run's [`Counterexample`], found by its invocation's index in the history).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::report::RunReport;
+use crate::report::{Counterexample, RunReport};
 use crate::trace_events::{self, TRACE_EVENTS_MAX, TraceEvents};
+
+/// Most shapes the page draws in one view of the space-time diagram, and most operations in
+/// one view of the history (the counterexample's operation is drawn beyond it). A view with
+/// more draws an even sample across its window, says so in a note, and zooming in shows all.
+pub const DRAW_MAX: usize = 20_000;
 
 /// Renders the page.
 pub fn render(report: &RunReport, trace: &TraceEvents) -> String {
     let end_ns = report.stats.sim_time_ns.max(last_time_ns(trace));
-    let ops = ops(report);
-    let highlight = highlight(report, &ops);
+    let (ops, highlight) = ops(report);
     let data = json!({
         "end_ns": end_ns,
         "nodes": nodes(trace),
@@ -32,11 +39,13 @@ pub fn render(report: &RunReport, trace: &TraceEvents) -> String {
         "highlight": highlight.as_ref().map(|h| h.op),
         "truncated": trace.truncated,
         "trace_events_max": TRACE_EVENTS_MAX,
+        "draw_max": DRAW_MAX,
     });
     // `</` inside the JSON would end the script element early; `<\/` means the same in JSON.
     let data = data.to_string().replace("</", "<\\/");
     let mut page = String::with_capacity(data.len() + 16_384);
     page.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
+    let _ = writeln!(page, "<script>{ERROR_HOOK}</script>");
     let _ = writeln!(page, "<title>dsim: {}</title>", escape(&report.scenario));
     let _ = writeln!(page, "<style>{STYLE}</style></head><body>");
     page.push_str(&header(report, highlight.as_ref()));
@@ -56,11 +65,11 @@ pub fn render(report: &RunReport, trace: &TraceEvents) -> String {
     page
 }
 
-/// The operation the page highlights, and how it was found.
+/// The operation the page highlights.
 struct Highlight {
     /// Index into the ops array.
     op: usize,
-    /// For people: how the operation was picked.
+    /// For people: which operation it is.
     how: String,
 }
 
@@ -217,14 +226,28 @@ fn spans(trace: &TraceEvents, end_ns: u64) -> Vec<Value> {
     out
 }
 
-/// `[process, invoke_ns, end_ns or null, type, f, key, input, output]` per client operation.
-fn ops(report: &RunReport) -> Vec<Value> {
+/// `[process, invoke_ns, end_ns or null, type, f, key, input, output]` per client operation,
+/// and the counterexample's operation among them.
+fn ops(report: &RunReport) -> (Vec<Value>, Option<Highlight>) {
     let mut open: BTreeMap<u64, usize> = BTreeMap::new();
     let mut out: Vec<Value> = Vec::new();
-    for event in &report.history {
+    let mut highlight = None;
+    for (index, event) in report.history.iter().enumerate() {
         let e = serde_json::to_value(event).unwrap_or_default();
         let process = event.process;
         if e["type"] == "invoke" {
+            if let Some(Counterexample { invoke_index, text }) = &report.counterexample
+                && *invoke_index == index
+            {
+                highlight = Some(Highlight {
+                    op: out.len(),
+                    how: format!(
+                        "{text}, invoked at {:.3} ms, the operation the linearizability check \
+                         could not place.",
+                        event.time as f64 / 1e6
+                    ),
+                });
+            }
             open.insert(process, out.len());
             out.push(json!([
                 process, e["time"], null, "pending", e["f"], e["key"], e["value"], null
@@ -235,64 +258,7 @@ fn ops(report: &RunReport) -> Vec<Value> {
             out[i][7] = e["value"].clone();
         }
     }
-    out
-}
-
-/// Finds the operation a failed linearizability check names (see the module comment).
-fn highlight(report: &RunReport, ops: &[Value]) -> Option<Highlight> {
-    let check = report
-        .checks
-        .iter()
-        .find(|c| !c.ok && c.name == "linearizable")?;
-    let named = check
-        .detail
-        .split("cannot linearize ")
-        .nth(1)?
-        .lines()
-        .next()?;
-    let mut words = named.split_whitespace();
-    let process: u64 = words.next()?.strip_prefix('p')?.parse().ok()?;
-    let f = words.next()?;
-    let result = named
-        .rsplit_once(" -> ")
-        .map(|(_, r)| r.split(" (line").next().unwrap_or(r).trim());
-    let of_process: Vec<usize> = (0..ops.len())
-        .filter(|&i| ops[i][0] == process && ops[i][4] == f && ops[i][3] != "fail")
-        .collect();
-    let matching = of_process
-        .iter()
-        .copied()
-        .find(|&i| result.is_some_and(|r| value_text(&ops[i][7]) == r));
-    match matching {
-        Some(op) => Some(Highlight {
-            op,
-            how: format!(
-                "the first {f} of p{process} with result {} (parsed from \"cannot linearize {named}\").",
-                result.unwrap_or("")
-            ),
-        }),
-        None => {
-            let op = (0..ops.len()).rev().find(|&i| ops[i][0] == process)?;
-            Some(Highlight {
-                op,
-                how: format!(
-                    "no operation matched \"{named}\" exactly, so this is the last operation of p{process}."
-                ),
-            })
-        }
-    }
-}
-
-/// A history value as the checker prints it: scalars plainly, lists as `[a b]`.
-fn value_text(v: &Value) -> String {
-    match v {
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(value_text).collect();
-            format!("[{}]", items.join(" "))
-        }
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+    (out, highlight)
 }
 
 fn escape(text: &str) -> String {
@@ -305,3 +271,4 @@ fn escape(text: &str) -> String {
 const STYLE: &str = include_str!("html_report.css");
 const BODY: &str = include_str!("html_report_body.html");
 const SCRIPT: &str = include_str!("html_report.js");
+const ERROR_HOOK: &str = include_str!("html_report_errors.js");

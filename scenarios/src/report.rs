@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use protocols::CheckResult;
+
+pub use crate::linearizable::Counterexample;
 use serde::Serialize;
 use sim_core::{CoverageSummary, FaultRecord, HistoryEvent, NemesisConfig, Stats, Violation};
 
@@ -42,6 +44,9 @@ pub struct RunReport {
     /// Every fault applied, with its origin and effect.
     #[serde(skip)]
     pub fault_records: Vec<FaultRecord>,
+    /// The operation a failed linearizability check could not place, if it failed with one.
+    #[serde(skip)]
+    pub counterexample: Option<Counterexample>,
 }
 
 fn hex<S: serde::Serializer>(hash: &u64, s: S) -> Result<S::Ok, S::Error> {

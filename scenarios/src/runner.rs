@@ -10,7 +10,7 @@ use sim_core::{ConfigError, SimBuilder, SimConfig, SimError, Simulation};
 
 use crate::error::{RunError, ScenarioError};
 use crate::metrics;
-use crate::report::RunReport;
+use crate::report::{Counterexample, RunReport};
 use crate::scenario::{CheckName, Scenario};
 use crate::trace_file::{TraceFile, TraceFileSink};
 
@@ -72,7 +72,8 @@ pub(crate) fn run_with<P: Protocol>(
             message: e.to_string(),
         })?;
     }
-    checks.extend(judge::<P>(scenario, &protocol_options, &mut sim));
+    let (judged, counterexample) = judge::<P>(scenario, &protocol_options, &mut sim);
+    checks.extend(judged);
     let mut metrics: BTreeMap<String, f64> =
         metrics::client_metrics(sim.history().events(), sim.config());
     metrics.extend(P::metrics(&sim));
@@ -91,6 +92,7 @@ pub(crate) fn run_with<P: Protocol>(
         nemesis: sim.nemesis_profile().cloned(),
         history: sim.history().events().to_vec(),
         fault_records: sim.fault_records().to_vec(),
+        counterexample,
     })
 }
 
@@ -192,13 +194,15 @@ fn config_error(scenario: &Scenario, e: &ConfigError) -> ScenarioError {
     scenario.error(&e.field, &e.message)
 }
 
-/// Runs the checks the scenario asks for.
+/// Runs the checks the scenario asks for; also the operation a failed linearizability check
+/// could not place.
 fn judge<P: Protocol>(
     scenario: &Scenario,
     options: &P::Options,
     sim: &mut Simulation<P::Msg>,
-) -> Vec<CheckResult> {
+) -> (Vec<CheckResult>, Option<Counterexample>) {
     let mut results = Vec::new();
+    let mut counterexample = None;
     for check in scenario.checks(P::MODEL.is_some()) {
         match check {
             CheckName::Invariants => {
@@ -206,7 +210,9 @@ fn judge<P: Protocol>(
                 results.extend(P::end_checks(options, sim));
             }
             CheckName::Linearizable => {
-                results.push(crate::linearizable::check(P::MODEL, sim.history().events()))
+                let (result, found) = crate::linearizable::check(P::MODEL, sim.history().events());
+                results.push(result);
+                counterexample = found;
             }
         }
     }
@@ -221,7 +227,7 @@ fn judge<P: Protocol>(
         ));
         results.extend(P::liveness(options, sim, healed_at));
     }
-    results
+    (results, counterexample)
 }
 
 fn invariants<M: sim_core::Message>(sim: &Simulation<M>) -> CheckResult {

@@ -1,46 +1,23 @@
 //! The artefacts `dsim run --out` writes for people and for other tools: a self-contained HTML
 //! report, a ShiViz log and a Perfetto (Chrome trace event) file.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Runs `dsim run FILE --out DIR` and returns its exit code.
-fn run_out(file: &Path, dir: &Path) -> Option<i32> {
-    let out = Command::new(env!("CARGO_BIN_EXE_dsim"))
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            dir.to_str().unwrap(),
-        ])
-        .current_dir(root())
-        .output()
-        .expect("dsim runs");
-    out.status.code()
-}
+use common::{buggy_register_file, embedded_data, root, run_out};
 
 fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// The JSON embedded in the report.
-fn embedded_data(html: &str) -> serde_json::Value {
-    let start_tag = "<script type=\"application/json\" id=\"data\">";
-    let start = html.find(start_tag).expect("embedded data") + start_tag.len();
-    let end = start + html[start..].find("</script>").unwrap();
-    serde_json::from_str(&html[start..end]).unwrap()
 }
 
 #[test]
 fn a_run_writes_a_self_contained_report_and_valid_exports() {
     let dir = tempfile::tempdir().unwrap();
     let file = root().join("scenarios/library/raft-partitions.json");
-    assert_eq!(run_out(&file, dir.path()), Some(0));
+    assert_eq!(run_out(&file, dir.path(), &[]), Some(0));
 
     let html = read(dir.path(), "report.html");
     let lower = html.to_lowercase();
@@ -105,15 +82,9 @@ fn a_run_writes_a_self_contained_report_and_valid_exports() {
 #[test]
 fn a_failing_run_marks_the_failing_check_and_the_operation_it_names() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(root().join("scenarios/library/register.json")).unwrap();
-    let text = text.replace(
-        "\"resend_ns\": \"20ms\"",
-        "\"resend_ns\": \"20ms\", \"bugs\": [\"no_dedup\"]",
-    );
-    let file = dir.path().join("buggy.json");
-    std::fs::write(&file, text).unwrap();
+    let file = buggy_register_file(dir.path());
     let out = dir.path().join("out");
-    assert_eq!(run_out(&file, &out), Some(1));
+    assert_eq!(run_out(&file, &out, &[]), Some(1));
 
     let html = read(&out, "report.html");
     assert!(html.contains("<span class=\"fail\">FAIL</span>"));
@@ -125,6 +96,49 @@ fn a_failing_run_marks_the_failing_check_and_the_operation_it_names() {
     let data = embedded_data(&html);
     let op = &data["ops"][data["highlight"].as_u64().expect("an op is highlighted") as usize];
     assert!(op.is_array(), "{op}");
+}
+
+#[test]
+fn the_highlighted_operation_is_the_one_the_checker_names() {
+    // Seed 2 has two reads of p0 with the same key and result; the second is the culprit.
+    let dir = tempfile::tempdir().unwrap();
+    let file = buggy_register_file(dir.path());
+    let out = dir.path().join("out");
+    assert_eq!(run_out(&file, &out, &["--seed", "2"]), Some(1));
+
+    // `dsim check` on the saved history names the culprit by its line in history.jsonl.
+    let history = out.join("history.jsonl");
+    let check = Command::new(env!("CARGO_BIN_EXE_dsim"))
+        .args([
+            "check",
+            history.to_str().unwrap(),
+            "--model",
+            "cas-register",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&check.stdout);
+    let line: usize = text
+        .split("cannot linearize ")
+        .nth(1)
+        .and_then(|rest| rest.split("(line ").nth(1))
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no `cannot linearize ... (line N)` in:\n{text}"));
+    let invocation: serde_json::Value =
+        serde_json::from_str(read(&out, "history.jsonl").lines().nth(line - 1).unwrap()).unwrap();
+
+    let data = embedded_data(&read(&out, "report.html"));
+    let op = &data["ops"][data["highlight"].as_u64().expect("an op is highlighted") as usize];
+    assert_eq!(op[0], invocation["process"], "{op} vs {invocation}");
+    assert_eq!(op[1], invocation["time"], "{op} vs {invocation}");
+    let same_result = data["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o[0] == op[0] && o[4] == op[4] && o[5] == op[5] && o[7] == op[7])
+        .count();
+    assert!(same_result > 1, "seed 2 no longer has the ambiguous case");
 }
 
 #[test]

@@ -1,7 +1,10 @@
-//! Helpers shared by the scenario-level protocol tests: load a library scenario, switch a bug
-//! on, run one seed, and list what failed.
+//! Helpers shared by the scenario-level tests: load a library scenario, switch a bug on, run one
+//! seed, list what failed; run the `dsim` binary with `--out` and read the report it wrote.
 // Each test file uses a different subset of these helpers.
 #![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use scenarios::{RunOptions, RunReport, Scenario};
 
@@ -57,4 +60,44 @@ pub fn failing(scenario: &Scenario, seeds: u64) -> Vec<(u64, Vec<String>)> {
             (!report.ok).then(|| (seed, names.collect()))
         })
         .collect()
+}
+
+/// The repository's root (the `dsim` binary runs there, as a person would).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs `dsim run FILE --out DIR ARGS...` and returns its exit code.
+pub fn run_out(file: &Path, dir: &Path, args: &[&str]) -> Option<i32> {
+    let out = Command::new(env!("CARGO_BIN_EXE_dsim"))
+        .arg("run")
+        .arg(file)
+        .arg("--out")
+        .arg(dir)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("dsim runs");
+    out.status.code()
+}
+
+/// Writes the library scenario `register.json` with its `no_dedup` bug switched on to
+/// `dir/buggy.json` (a run that fails the linearizability check on most seeds).
+pub fn buggy_register_file(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("scenarios/library/register.json")).unwrap();
+    let text = text.replace(
+        "\"resend_ns\": \"20ms\"",
+        "\"resend_ns\": \"20ms\", \"bugs\": [\"no_dedup\"]",
+    );
+    let file = dir.join("buggy.json");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// The JSON a report.html embeds for its script.
+pub fn embedded_data(html: &str) -> serde_json::Value {
+    let start_tag = "<script type=\"application/json\" id=\"data\">";
+    let start = html.find(start_tag).expect("embedded data") + start_tag.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    serde_json::from_str(&html[start..end]).unwrap()
 }
