@@ -3,7 +3,7 @@
 //! schedule that still breaks the property.
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use protocols::raft::{Raft, RaftBug, RaftOptions};
 use protocols::{Cluster, build};
 use sim_core::{NetworkConfig, ScheduledFault, SimConfig, WorkloadConfig, strategies};
@@ -72,11 +72,15 @@ proptest! {
 /// safety invariants (log matching or state machine safety) and shrinks it to a few faults.
 #[test]
 fn proptest_finds_and_shrinks_the_no_truncate_bug() {
-    let mut runner = TestRunner::new(Config {
-        cases: 64,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    // A fixed seed: with a random one, 64 cases now and then miss the bug.
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: 64,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
     let network = Just(NetworkConfig::default());
     let schedule = strategies::fault_schedule(SERVERS, DURATION_NS, 16);
     let result = runner.run(&(network, schedule), |(network, faults)| {
