@@ -295,7 +295,8 @@ fn bad_files() {
     let dir = std::env::temp_dir().join(format!("checker-readers-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bin.jsonl");
-    std::fs::write(&path, b"{\"process\":0}\n\xff\xfe").unwrap();
+    let first = b"{\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"time\":1}\n";
+    std::fs::write(&path, [&first[..], b"\xff\xfe"].concat()).unwrap();
     let message = checker::read::read_file(&path, Format::Auto)
         .unwrap_err()
         .to_string();
@@ -345,4 +346,41 @@ fn pairing_and_model_errors() {
         err.to_string().contains("accepts read, write, cas only"),
         "{err}"
     );
+}
+
+/// The EDN reader goes form by form over lines: a map may span lines, strings may hold
+/// brackets, semicolons and escaped quotes, and comments may sit between and inside forms;
+/// errors after such forms still name their own line.
+#[test]
+fn edn_forms_span_lines() {
+    let text = "; header\n[{:process 0, :type :invoke,\n  :f :write, ; the call\n  :value \"a]b;c\\\"}\"}\n {:process 0, :type :ok, :f :write, :value \"a]b;c\\\"}\"}\n\n(junk)]";
+    let message = error_of(text, Format::Edn);
+    assert_located(&message, 7, 1);
+    let good = text.replace("\n\n(junk)", "");
+    let history = read_str(&good, "h.edn", Format::Auto).unwrap();
+    assert_eq!(history.lines, vec![2, 5]);
+    assert_eq!(history.events[1].value, Value::Str("a]b;c\"}".to_owned()));
+}
+
+/// A bad line deep in a long file is reported with its own line and column, read as a stream.
+#[test]
+fn stream_reports_a_bad_line_deep_in_a_file() {
+    let mut text = String::new();
+    for i in 0..5000 {
+        text.push_str(&format!(
+            "{{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":{i},\"time\":{i}}}\n"
+        ));
+    }
+    text.push_str(
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":x,\"time\":9999}\n",
+    );
+    let mut stream =
+        checker::read::EventStream::new(text.as_bytes(), "big.jsonl", Format::Auto).unwrap();
+    assert_eq!(
+        stream.by_ref().take(5000).filter(Result::is_ok).count(),
+        5000
+    );
+    let err = stream.next().unwrap().unwrap_err().to_string();
+    assert!(err.starts_with("big.jsonl:5001:50: expected"), "{err}");
+    assert!(stream.next().is_none());
 }

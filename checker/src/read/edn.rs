@@ -3,7 +3,8 @@
 //! comments and optional `:time` / `:index`.
 //!
 //! The EDN syntax itself is parsed by the `clojure-reader` crate, one op map at a time, so every
-//! error can name the line and column where its map starts. Ops whose `:process` is not an
+//! error can name the line and column where its map starts; the text is read line by line and
+//! only the lines of the form being read are held. Ops whose `:process` is not an
 //! integer (Jepsen's `:nemesis`) are not client operations and are skipped. As in Knossos, a
 //! read that completed `:ok` with `nil` returned an unknown value and constrains nothing.
 
@@ -13,71 +14,254 @@ use std::collections::BTreeMap;
 use clojure_reader::edn::{self, Edn};
 use clojure_reader::error::{Code, Error as EdnError};
 
-use crate::error::ReadError;
-use crate::history::{Event, EventKind, History, OpFn, Value};
+use std::io::BufRead;
 
-/// Reads an EDN history; `source` names the file in errors.
-pub(crate) fn read(text: &str, source: &str) -> Result<History, ReadError> {
-    let mut history = History::default();
-    let mut tracker = LineTracker::default();
-    let mut pos = skip_blank(text, 0);
-    let close = match text.as_bytes().get(pos) {
-        Some(b'[') => Some(']'),
-        Some(b'(') => Some(')'),
-        _ => None,
-    };
-    if close.is_some() {
-        pos = skip_blank(text, pos + 1);
-    }
-    loop {
-        let Some(&next) = text.as_bytes().get(pos) else {
-            if let Some(close) = close {
-                return Err(syntax(
-                    text,
-                    source,
-                    pos,
-                    format!("`{close}` closing the history"),
+use super::lines::Lines;
+use crate::error::ReadError;
+use crate::history::{Event, EventKind, OpFn, Value};
+
+/// Reads the op maps of an EDN history one form at a time, holding the text of the current
+/// form (whole lines of it) and no more.
+#[derive(Default)]
+pub(crate) struct Forms {
+    /// Whole lines from `buf_line` on, joined by `\n` (none after the last).
+    buf: String,
+    /// Line number of `buf`'s first line.
+    buf_line: usize,
+    /// Where reading goes on in `buf`.
+    pos: usize,
+    /// Line and column of `pos`, counted incrementally.
+    tracker: LineTracker,
+    /// How far the current form has been scanned for its end.
+    scan: Scan,
+    /// Whether the opening `[`/`(` (or its absence) has been seen.
+    started: bool,
+    /// The closing delimiter of a `[`/`(` wrapper.
+    close: Option<u8>,
+    finished: bool,
+}
+
+/// Progress of the search for the end of a form that may span lines.
+#[derive(Default)]
+struct Scan {
+    /// Where the form starts.
+    start: usize,
+    at: usize,
+    depth: usize,
+    string: bool,
+}
+
+/// What [`Forms::next`] found.
+pub(crate) enum Form {
+    /// An op, with the line it starts on.
+    Event(Event, usize),
+    /// A map that is not a client's op (nemesis).
+    Skipped,
+    /// The end of the history.
+    End,
+}
+
+impl Forms {
+    /// The next form of `lines`, turned into an event; `index` stands in for `:time`.
+    pub(crate) fn next<R: BufRead>(
+        &mut self,
+        lines: &mut Lines<R>,
+        index: u64,
+    ) -> Result<Form, ReadError> {
+        if self.finished {
+            return Ok(Form::End);
+        }
+        if !self.started {
+            self.skip_blank(lines)?;
+            self.close = match self.buf.as_bytes().get(self.pos) {
+                Some(b'[') => Some(b']'),
+                Some(b'(') => Some(b')'),
+                _ => None,
+            };
+            if self.close.is_some() {
+                self.pos += 1;
+            }
+            self.started = true;
+        }
+        self.skip_blank(lines)?;
+        let Some(&next) = self.buf.as_bytes().get(self.pos) else {
+            self.finished = true;
+            if let Some(close) = self.close {
+                return Err(self.syntax(
+                    lines.file(),
+                    format!("`{}` closing the history", close as char),
                     "the end of the file",
                 ));
             }
-            break;
+            return Ok(Form::End);
         };
-        if close.is_some_and(|close| next == close as u8) {
-            let end = skip_blank(text, pos + 1);
-            if end < text.len() {
-                return Err(syntax(
-                    text,
-                    source,
-                    end,
+        if self.close == Some(next) {
+            self.pos += 1;
+            self.skip_blank(lines)?;
+            self.finished = true;
+            if self.pos < self.buf.len() {
+                let found = self.buf[self.pos..].to_owned();
+                return Err(self.syntax(
+                    lines.file(),
                     "the end of the file after the history".into(),
-                    &text[end..],
+                    &found,
                 ));
             }
-            break;
+            return Ok(Form::End);
         }
-        let (form, rest) =
-            edn::read(&text[pos..]).map_err(|err| edn_error(text, source, pos, &err))?;
-        let (line, column) = tracker.advance(text, pos);
-        let at = Location {
-            file: source,
-            line,
-            column,
+        self.buffer_form(lines)?;
+        let (line, column) = self.tracker.advance(&self.buf, self.pos);
+        let base = (self.buf_line + line - 1, column);
+        let (found, rest_len) = {
+            let (form, rest) = edn::read(&self.buf[self.pos..])
+                .map_err(|err| edn_error(lines.file(), base, &err))?;
+            let at = Location {
+                file: lines.file(),
+                line: base.0,
+                column: base.1,
+            };
+            let found = match event_of_map(&form, &at, index)? {
+                Some(event) => Form::Event(event, base.0),
+                None => Form::Skipped,
+            };
+            (found, rest.len())
         };
-        let index = history.events.len() as u64;
-        match event_of_map(&form, &at, index)? {
-            Some(event) => {
-                history.events.push(event);
-                history.lines.push(u32::try_from(line).unwrap_or(u32::MAX));
-            }
-            None => history.skipped += 1,
-        }
-        pos = skip_blank(text, text.len() - rest.len());
+        self.pos = self.buf.len() - rest_len;
+        self.compact();
+        Ok(found)
     }
-    Ok(history)
+
+    /// Appends the next line to the buffer; `false` at the end of the source.
+    fn refill<R: BufRead>(&mut self, lines: &mut Lines<R>) -> Result<bool, ReadError> {
+        let mut line = String::new();
+        if !lines.next_into(&mut line)? {
+            return Ok(false);
+        }
+        if self.buf.is_empty() {
+            self.buf_line = lines.number();
+            self.pos = 0;
+            self.tracker = LineTracker::default();
+        } else {
+            self.buf.push('\n');
+        }
+        self.buf.push_str(&line);
+        Ok(true)
+    }
+
+    /// Drops the whole lines before `pos`, so the buffer holds the current line on.
+    fn compact(&mut self) {
+        let Some(newline) = self.buf[..self.pos].rfind('\n') else {
+            return;
+        };
+        let dropped = newline + 1;
+        self.buf_line += self.buf[..dropped].matches('\n').count();
+        self.buf.drain(..dropped);
+        self.pos -= dropped;
+        self.tracker = LineTracker::default();
+        self.scan = Scan::default();
+    }
+
+    /// Skips whitespace, commas and `;` comments from `pos`, reading lines as needed.
+    fn skip_blank<R: BufRead>(&mut self, lines: &mut Lines<R>) -> Result<(), ReadError> {
+        loop {
+            self.pos = skip_blank(&self.buf, self.pos);
+            if self.pos < self.buf.len() {
+                return Ok(());
+            }
+            self.compact_all();
+            if !self.refill(lines)? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Empties a buffer that has been read to its end (keeping the line count).
+    fn compact_all(&mut self) {
+        if self.pos < self.buf.len() || self.buf.is_empty() {
+            return;
+        }
+        self.compact();
+    }
+
+    /// Reads lines until the form at `pos` is complete (or the source ends: the parser then
+    /// says what is missing). Strings may hold brackets; `;` starts a comment.
+    fn buffer_form<R: BufRead>(&mut self, lines: &mut Lines<R>) -> Result<(), ReadError> {
+        if self.scan.start != self.pos || self.scan.at < self.pos {
+            self.scan = Scan {
+                start: self.pos,
+                at: self.pos,
+                ..Scan::default()
+            };
+        }
+        loop {
+            if self.scan_form() {
+                return Ok(());
+            }
+            if !self.refill(lines)? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Scans on from `scan.at`; `true` once the form is complete.
+    fn scan_form(&mut self) -> bool {
+        let bytes = self.buf.as_bytes();
+        let scan = &mut self.scan;
+        while let Some(&b) = bytes.get(scan.at) {
+            if scan.string {
+                match b {
+                    b'\\' => scan.at += 1,
+                    b'"' => scan.string = false,
+                    _ => {}
+                }
+                scan.at += 1;
+                continue;
+            }
+            match b {
+                b'"' => scan.string = true,
+                b'\\' => scan.at += 1,
+                b';' => match bytes[scan.at..].iter().position(|&c| c == b'\n') {
+                    Some(end) => scan.at += end,
+                    // The comment may end on a line not read yet.
+                    None => return false,
+                },
+                b'(' | b'[' | b'{' => scan.depth += 1,
+                b')' | b']' | b'}' => {
+                    scan.depth = scan.depth.saturating_sub(1);
+                    if scan.depth == 0 {
+                        return true;
+                    }
+                }
+                b' ' | b'\t' | b'\n' | b'\r' | b',' if scan.depth == 0 && scan.at > self.pos => {
+                    return true;
+                }
+                _ => {}
+            }
+            scan.at += 1;
+        }
+        false
+    }
+
+    fn syntax(&mut self, file: &str, expected: String, found: &str) -> ReadError {
+        let (line, column) = self
+            .tracker
+            .advance(&self.buf, self.pos.min(self.buf.len()));
+        ReadError::Syntax {
+            file: file.to_owned(),
+            line: self.buf_line.max(1) + line - 1,
+            column,
+            expected,
+            found: if found.starts_with("the end") {
+                found.to_owned()
+            } else {
+                super::shorten(found)
+            },
+        }
+    }
 }
 
 /// Line and column of increasing byte offsets, counted incrementally so that reading stays
-/// linear in the file's size.
+/// linear in the size of the text.
 #[derive(Default)]
 struct LineTracker {
     pos: usize,
@@ -255,24 +439,10 @@ fn skip_blank(text: &str, mut pos: usize) -> usize {
     pos
 }
 
-fn syntax(text: &str, source: &str, pos: usize, expected: String, found: &str) -> ReadError {
-    let (line, column) = super::position(text, pos);
-    ReadError::Syntax {
-        file: source.to_owned(),
-        line,
-        column,
-        expected,
-        found: if found.starts_with("the end") {
-            found.to_owned()
-        } else {
-            super::shorten(found)
-        },
-    }
-}
-
-/// Translates the EDN parser's error, whose position is relative to `base`, into the file's.
-pub(crate) fn edn_error(text: &str, source: &str, base: usize, err: &EdnError) -> ReadError {
-    let (base_line, base_column) = super::position(text, base);
+/// Translates the EDN parser's error, whose position is relative to where the form starts
+/// (`base`: line and column in the file), into the file's.
+pub(crate) fn edn_error(source: &str, base: (usize, usize), err: &EdnError) -> ReadError {
+    let (base_line, base_column) = base;
     let (line, column) = match (err.line, err.column) {
         (Some(1), Some(column)) => (base_line, base_column + column - 1),
         (Some(line), Some(column)) => (base_line + line - 1, column),

@@ -8,28 +8,24 @@
 //! :timed-out` is a read with an unknown result, which constrains nothing, read as `fail`.
 
 use crate::error::ReadError;
-use crate::history::{Event, EventKind, History, OpFn, Value};
+use crate::history::{Event, EventKind, OpFn, Value};
 
-/// Reads an etcd log; `source` names the file in errors.
-pub(crate) fn read(text: &str, source: &str) -> Result<History, ReadError> {
-    let mut history = History::default();
-    for (index, raw) in text.split('\n').enumerate() {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if line.trim().is_empty() {
-            continue;
-        }
-        let at = Line {
-            file: source,
-            number: index + 1,
-            text: line,
-        };
-        let event = at.event(history.events.len() as u64)?;
-        history.events.push(event);
-        history
-            .lines
-            .push(u32::try_from(at.number).unwrap_or(u32::MAX));
+/// Parses one line as line `number`; `None` for a blank line. `index` is the event's time.
+pub(crate) fn parse_line(
+    line: &str,
+    number: usize,
+    source: &str,
+    index: u64,
+) -> Result<Option<Event>, ReadError> {
+    if line.trim().is_empty() {
+        return Ok(None);
     }
-    Ok(history)
+    let at = Line {
+        file: source,
+        number,
+        text: line,
+    };
+    at.event(index).map(Some)
 }
 
 /// One line being read, for errors that point into it.

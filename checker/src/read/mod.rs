@@ -1,20 +1,27 @@
 //! History readers: dsim's JSON Lines, Jepsen EDN, the etcd console logs and the Porcupine kv
 //! lines, with automatic format detection.
 //!
-//! Every reader turns text into a [`History`] of [`crate::history::Event`]s, or a
-//! [`ReadError`] that names the file, the line, the column and what was expected there.
-//! Readers never panic on bad input.
+//! Every reader turns text into [`crate::history::Event`]s — one at a time ([`EventStream`],
+//! line by line, or form by form for EDN, so a long file is never held whole) or gathered into
+//! a [`History`] — or a [`ReadError`] that names the file, the line, the column and what was
+//! expected there. Readers never panic on bad input.
 
 mod edn;
 mod etcd;
 mod jsonl;
 mod kv;
+mod lines;
 
 use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::str::FromStr;
 
+use lines::Lines;
+
 use crate::error::ReadError;
-use crate::history::History;
+use crate::history::{Event, History};
 
 /// A history file format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -71,37 +78,158 @@ impl FromStr for Format {
     }
 }
 
-/// Reads a history file in the given format (or the detected one for [`Format::Auto`]).
-pub fn read_file(path: &std::path::Path, format: Format) -> Result<History, ReadError> {
-    let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| ReadError::Io {
-        file: file.clone(),
-        source,
-    })?;
-    let text = match std::str::from_utf8(&bytes) {
-        Ok(text) => text,
-        Err(err) => {
-            let (line, column) = position(&String::from_utf8_lossy(&bytes), err.valid_up_to());
-            return Err(ReadError::NotText { file, line, column });
-        }
-    };
-    read_str(text, &file, format)
+/// Reads a whole history file in the given format (or the detected one for
+/// [`Format::Auto`]). To check a long file without holding it, use [`open`].
+pub fn read_file(path: &Path, format: Format) -> Result<History, ReadError> {
+    collect(open(path, format)?)
 }
 
 /// Reads a history from text; `source` names it in errors.
 pub fn read_str(text: &str, source: &str, format: Format) -> Result<History, ReadError> {
-    let format = match format {
-        Format::Auto => detect(text, source)?,
-        format => format,
+    collect(EventStream::new(text.as_bytes(), source, format)?)
+}
+
+/// The events of a history file, read as they are asked for: memory holds one line (one form
+/// for EDN), not the file.
+pub fn open(path: &Path, format: Format) -> Result<EventStream<BufReader<File>>, ReadError> {
+    let file = File::open(path).map_err(|source| ReadError::Io {
+        file: path.display().to_string(),
+        source,
+    })?;
+    EventStream::new(BufReader::new(file), &path.display().to_string(), format)
+}
+
+/// An event and the source line it starts on (1-based; 0 when unknown).
+pub type SourcedEvent = (Event, u32);
+
+/// The events of a history, read one at a time from any [`BufRead`] (see [`open`]). Yields
+/// `Err` at the first bad line and nothing after it.
+pub struct EventStream<R> {
+    lines: Lines<R>,
+    parser: Parser,
+    line: String,
+    /// Events yielded so far: the time of an event whose format has none.
+    yielded: u64,
+    skipped: usize,
+    failed: bool,
+}
+
+/// The reading state of each format.
+enum Parser {
+    Jsonl { time_prev: u64 },
+    Edn(Box<edn::Forms>),
+    EtcdLog,
+    KvEdn,
+}
+
+impl<R: BufRead> EventStream<R> {
+    /// Events of `reader` in `format`; for [`Format::Auto`] the format is told from the first
+    /// line that is neither blank nor a comment. `source` names the reader in errors.
+    pub fn new(reader: R, source: &str, format: Format) -> Result<EventStream<R>, ReadError> {
+        let mut lines = Lines::new(reader, source);
+        let format = match format {
+            Format::Auto => detect_line(lines.first_meaningful()?.as_deref(), source)?,
+            format => format,
+        };
+        let parser = match format {
+            Format::Jsonl => Parser::Jsonl { time_prev: 0 },
+            Format::Edn | Format::Auto => Parser::Edn(Box::default()),
+            Format::EtcdLog => Parser::EtcdLog,
+            Format::KvEdn => Parser::KvEdn,
+        };
+        Ok(EventStream {
+            lines,
+            parser,
+            line: String::new(),
+            yielded: 0,
+            skipped: 0,
+            failed: false,
+        })
+    }
+
+    /// The source's name.
+    pub fn source(&self) -> &str {
+        self.lines.file()
+    }
+
+    /// Ops skipped so far because they are not a client's (Jepsen's nemesis).
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+
+    /// The next event, `None` at the end.
+    fn read_next(&mut self) -> Result<Option<SourcedEvent>, ReadError> {
+        let index = self.yielded;
+        if let Parser::Edn(forms) = &mut self.parser {
+            loop {
+                match forms.next(&mut self.lines, index)? {
+                    edn::Form::Event(event, line) => return Ok(Some((event, line_u32(line)))),
+                    edn::Form::Skipped => self.skipped += 1,
+                    edn::Form::End => return Ok(None),
+                }
+            }
+        }
+        while self.lines.next_into(&mut self.line)? {
+            let (line, number, source) = (&self.line, self.lines.number(), self.lines.file());
+            let event = match &mut self.parser {
+                Parser::Jsonl { time_prev } => jsonl::parse_line(line, number, source, time_prev)?,
+                Parser::EtcdLog => etcd::parse_line(line, number, source, index)?,
+                Parser::KvEdn => match kv::parse_line(line, number, source, index)? {
+                    Some(None) => {
+                        self.skipped += 1;
+                        None
+                    }
+                    Some(event) => event,
+                    None => None,
+                },
+                Parser::Edn(_) => None,
+            };
+            if let Some(event) = event {
+                return Ok(Some((event, line_u32(number))));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl<R: BufRead> Iterator for EventStream<R> {
+    type Item = Result<SourcedEvent, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.read_next() {
+            Ok(Some(event)) => {
+                self.yielded += 1;
+                Some(Ok(event))
+            }
+            Ok(None) => None,
+            Err(err) => {
+                self.failed = true;
+                Some(Err(err))
+            }
+        }
+    }
+}
+
+/// Gathers a stream into a [`History`].
+fn collect<R: BufRead>(mut stream: EventStream<R>) -> Result<History, ReadError> {
+    let mut history = History {
+        source: stream.source().to_owned(),
+        ..History::default()
     };
-    let mut history = match format {
-        Format::Jsonl => jsonl::read(text, source)?,
-        Format::Edn | Format::Auto => edn::read(text, source)?,
-        Format::EtcdLog => etcd::read(text, source)?,
-        Format::KvEdn => kv::read(text, source)?,
-    };
-    history.source = source.to_owned();
+    for item in &mut stream {
+        let (event, line) = item?;
+        history.events.push(event);
+        history.lines.push(line);
+    }
+    history.skipped = stream.skipped();
     Ok(history)
+}
+
+fn line_u32(line: usize) -> u32 {
+    u32::try_from(line).unwrap_or(u32::MAX)
 }
 
 /// Tells the format from the first line that is neither blank nor an EDN comment.
@@ -110,6 +238,11 @@ pub fn detect(text: &str, source: &str) -> Result<Format, ReadError> {
         .lines()
         .map(str::trim)
         .find(|line| !line.is_empty() && !line.starts_with(';'));
+    detect_line(first, source)
+}
+
+/// The format whose first meaningful line (trimmed) is `first`.
+fn detect_line(first: Option<&str>, source: &str) -> Result<Format, ReadError> {
     let Some(first) = first else {
         // An empty file is an empty history in any format.
         return Ok(Format::Jsonl);
@@ -130,15 +263,6 @@ pub fn detect(text: &str, source: &str) -> Result<Format, ReadError> {
         }
     };
     Ok(format)
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-pub(crate) fn position(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..floor_char_boundary(text, offset)];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
 }
 
 /// The largest char boundary at or below `offset` (clamped to the text).
