@@ -2,16 +2,16 @@
 //! verdict, per-partition results and, when it is not linearizable, an explanation.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::error::CheckError;
-use crate::explain::{Explanation, OpRef};
+use crate::error::{CheckError, ReadError};
+use crate::explain::Explanation;
 use crate::history::{Event, History, Operation, Value};
 use crate::model::{Kv, Model, ModelKind, ModelSpec, MultiRegister, Register, Set};
-use crate::partition::{self, RunMode};
-use crate::search::{Limits, Outcome, SearchStats};
+use crate::read::SourcedEvent;
+use crate::search::{Limits, SearchStats};
+use crate::stream::Checker;
 
 /// How to check.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -71,11 +71,11 @@ pub struct PartitionReport {
     /// Why it is `unknown`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Search counters.
+    /// Search counters (summed over its parts).
     pub stats: SearchStats,
-    /// Ids of its operations, for the HTML timeline.
-    #[serde(skip)]
-    pub op_ids: Vec<usize>,
+    /// How many parts the history of this partition was cut into and searched one after
+    /// another (1: searched whole).
+    pub parts: usize,
 }
 
 /// The result of a check.
@@ -93,8 +93,13 @@ pub struct CheckReport {
     pub ops: usize,
     /// Per-partition results, in key order.
     pub partitions: Vec<PartitionReport>,
-    /// Time spent checking (reading excluded), in milliseconds.
+    /// Time spent checking, in milliseconds: from the first event to the verdict (reading
+    /// included when the events are read as they are checked, [`check_stream`]).
     pub elapsed_ms: f64,
+    /// Most operations held in memory at once: calls in flight, completed calls not searched
+    /// yet, and calls open forever. Bounded by the history's concurrency (and
+    /// [`Limits::segment_ops`]), not its length.
+    pub held_ops_max: usize,
     /// For a history that is not linearizable: the first failing partition's explanation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Explanation>,
@@ -106,48 +111,9 @@ pub fn check_history(
     spec: &ModelSpec,
     options: &CheckOptions,
 ) -> Result<CheckReport, CheckError> {
-    let initial = spec.initial.clone();
-    let name = spec.kind.name();
-    match spec.kind {
-        ModelKind::Register => check_with_model(
-            &Register {
-                initial: initial.unwrap_or_default(),
-                cas: false,
-            },
-            name,
-            history,
-            options,
-        ),
-        ModelKind::CasRegister => check_with_model(
-            &Register {
-                initial: initial.unwrap_or_default(),
-                cas: true,
-            },
-            name,
-            history,
-            options,
-        ),
-        ModelKind::Kv => {
-            let initial = initial.unwrap_or(Value::Str(String::new()));
-            check_with_model(&Kv { initial }, name, history, options)
-        }
-        ModelKind::MultiRegister => check_with_model(
-            &MultiRegister {
-                initial: initial.unwrap_or_default(),
-            },
-            name,
-            history,
-            options,
-        ),
-        ModelKind::Set => {
-            let initial: BTreeSet<Value> = match initial {
-                Some(Value::List(items)) => items.into_iter().collect(),
-                Some(Value::Nil) | None => BTreeSet::new(),
-                Some(one) => BTreeSet::from([one]),
-            };
-            check_with_model(&Set { initial }, name, history, options)
-        }
-    }
+    let lines = history.lines.iter().copied().chain(std::iter::repeat(0));
+    let events = history.events.iter().cloned().zip(lines).map(Ok);
+    check_stream(events, &history.source, spec, options)
 }
 
 /// Checks dsim's in-memory client history (events in time order) against a built-in model.
@@ -156,11 +122,60 @@ pub fn check_events(
     spec: &ModelSpec,
     options: &CheckOptions,
 ) -> Result<CheckReport, CheckError> {
-    check_history(
-        &History::from_events("history", events.to_vec()),
-        spec,
-        options,
-    )
+    let events = events.iter().map(|event| Ok((event.clone(), 0)));
+    check_stream(events, "history", spec, options)
+}
+
+/// Checks a stream of events (from [`crate::read::open`], say) against a built-in model,
+/// holding only what the history's concurrency needs (see [`Checker`]). `source` names the
+/// history in errors; a read error ends the check with that error.
+pub fn check_stream<I>(
+    events: I,
+    source: &str,
+    spec: &ModelSpec,
+    options: &CheckOptions,
+) -> Result<CheckReport, CheckError>
+where
+    I: Iterator<Item = Result<SourcedEvent, ReadError>>,
+{
+    let initial = spec.initial.clone();
+    let name = spec.kind.name();
+    match spec.kind {
+        ModelKind::Register => {
+            let model = Register {
+                initial: initial.unwrap_or_default(),
+                cas: false,
+            };
+            run(&model, name, source, events, options)
+        }
+        ModelKind::CasRegister => {
+            let model = Register {
+                initial: initial.unwrap_or_default(),
+                cas: true,
+            };
+            run(&model, name, source, events, options)
+        }
+        ModelKind::Kv => {
+            let model = Kv {
+                initial: initial.unwrap_or(Value::Str(String::new())),
+            };
+            run(&model, name, source, events, options)
+        }
+        ModelKind::MultiRegister => {
+            let model = MultiRegister {
+                initial: initial.unwrap_or_default(),
+            };
+            run(&model, name, source, events, options)
+        }
+        ModelKind::Set => {
+            let initial: BTreeSet<Value> = match initial {
+                Some(Value::List(items)) => items.into_iter().collect(),
+                Some(Value::Nil) | None => BTreeSet::new(),
+                Some(one) => BTreeSet::from([one]),
+            };
+            run(&Set { initial }, name, source, events, options)
+        }
+    }
 }
 
 /// Checks a history against any [`Model`]; `name` labels the report.
@@ -170,69 +185,32 @@ pub fn check_with_model<M: Model>(
     history: &History,
     options: &CheckOptions,
 ) -> Result<CheckReport, CheckError> {
-    let start = Instant::now();
-    let ops = history.operations()?;
-    for op in &ops {
-        model.validate(op).map_err(|message| CheckError::Model {
-            source_name: history.source.clone(),
-            line: op.line,
-            op: op.to_string(),
-            message,
-        })?;
-    }
-    let partitions = partition::split(&ops);
-    let mode = RunMode {
-        parallel: options.parallel,
-        stop_on_first_failure: options.stop_on_first_failure,
-    };
-    let deadline = options.limits.timeout.map(|timeout| start + timeout);
-    let results = partition::check_all(model, &partitions, &options.limits, mode, deadline);
+    let lines = history.lines.iter().copied().chain(std::iter::repeat(0));
+    let events = history.events.iter().cloned().zip(lines).map(Ok);
+    run(model, name, &history.source, events, options)
+}
 
-    let mut explanation = None;
-    let mut reports = Vec::with_capacity(partitions.len());
-    for (partition, (outcome, stats)) in partitions.iter().zip(results) {
-        let (verdict, reason) = match outcome {
-            Outcome::Linearizable => (Verdict::Linearizable, None),
-            Outcome::Unknown(reason) => (Verdict::Unknown, Some(reason)),
-            Outcome::NotLinearizable(failure) => {
-                if explanation.is_none() {
-                    explanation = Some(Explanation {
-                        key: partition.key.clone(),
-                        op: OpRef::of(&ops[failure.blocking]),
-                        prefix: failure
-                            .prefix
-                            .iter()
-                            .map(|&id| OpRef::of(&ops[id]))
-                            .collect(),
-                        states_before: failure.states,
-                    });
-                }
-                (Verdict::NotLinearizable, None)
-            }
-        };
-        reports.push(PartitionReport {
-            key: partition.key.clone(),
-            ops: partition.ops.len(),
-            verdict,
-            reason,
-            stats,
-            op_ids: partition.ops.iter().map(|op| op.id).collect(),
-        });
+/// Feeds `events` to a [`Checker`].
+fn run<M: Model, I>(
+    model: &M,
+    name: &str,
+    source: &str,
+    events: I,
+    options: &CheckOptions,
+) -> Result<CheckReport, CheckError>
+where
+    I: Iterator<Item = Result<SourcedEvent, ReadError>>,
+{
+    let mut checker = Checker::new(model, name, source, options);
+    for item in events {
+        let (event, line) = item?;
+        checker.push(event, line)?;
     }
-    let (verdict, reason) = overall(&reports);
-    Ok(CheckReport {
-        verdict,
-        reason,
-        model: name.to_owned(),
-        ops: ops.len(),
-        partitions: reports,
-        elapsed_ms: start.elapsed().as_secs_f64() * 1e3,
-        explanation,
-    })
+    checker.finish()
 }
 
 /// Not linearizable beats unknown beats linearizable.
-fn overall(reports: &[PartitionReport]) -> (Verdict, Option<String>) {
+pub(crate) fn overall(reports: &[PartitionReport]) -> (Verdict, Option<String>) {
     if reports
         .iter()
         .any(|r| r.verdict == Verdict::NotLinearizable)
@@ -258,7 +236,7 @@ fn overall(reports: &[PartitionReport]) -> (Verdict, Option<String>) {
     }
 }
 
-/// The operations of a report's partitions, for callers that only kept the report.
+/// The operations of a report's partition (those with its key), for the HTML timeline.
 pub fn partition_ops<'a>(report: &PartitionReport, ops: &'a [Operation]) -> Vec<&'a Operation> {
-    report.op_ids.iter().filter_map(|&id| ops.get(id)).collect()
+    ops.iter().filter(|op| op.key == report.key).collect()
 }

@@ -103,6 +103,9 @@ pub enum HistoryError {
 /// A history cannot be checked against the chosen model.
 #[derive(Debug, Error)]
 pub enum CheckError {
+    /// The history could not be read (when it is read as it is checked).
+    #[error(transparent)]
+    Read(#[from] ReadError),
     /// Events do not pair into operations.
     #[error(transparent)]
     History(#[from] HistoryError),

@@ -223,7 +223,8 @@ pub struct History {
 /// One call: an invocation paired with its completion.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Operation {
-    /// Index in the list of operations (call order).
+    /// The call's number among the history's invocations (0-based, in call order). Failed
+    /// calls are dropped and leave gaps, so the number is known as soon as the call is made.
     pub id: usize,
     /// The process that called it.
     pub process: u64,
@@ -354,9 +355,6 @@ impl History {
         if failed.contains(&true) {
             let mut failed = failed.into_iter();
             ops.retain(|_| !failed.next().unwrap_or(false));
-            for (id, op) in ops.iter_mut().enumerate() {
-                op.id = id;
-            }
         }
         Ok(ops)
     }

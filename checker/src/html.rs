@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::check::{CheckReport, partition_ops};
-use crate::history::Operation;
+use crate::check::CheckReport;
+use crate::history::{Operation, Value};
 
 /// Most tabs rendered; a history with more keys shows the failing and undecided ones first.
 const TABS_MAX: usize = 200;
@@ -59,6 +59,10 @@ pub fn render_html(title: &str, ops: &[Operation], report: &CheckReport) -> Stri
         );
     }
     page.push_str("</div>\n");
+    let mut by_key: BTreeMap<Option<&Value>, Vec<&Operation>> = BTreeMap::new();
+    for op in ops {
+        by_key.entry(op.key.as_ref()).or_default().push(op);
+    }
     for (tab, &i) in order.iter().enumerate() {
         let partition = &report.partitions[i];
         let explanation = report
@@ -78,7 +82,9 @@ pub fn render_html(title: &str, ops: &[Operation], report: &CheckReport) -> Stri
         let _ = writeln!(page, "<div class=\"panel\" id=\"tab{tab}\">");
         timeline(
             &mut page,
-            &partition_ops(partition, ops),
+            by_key
+                .get(&partition.key.as_ref())
+                .map_or(&[][..], Vec::as_slice),
             blocking,
             &order_of,
         );

@@ -28,9 +28,10 @@ pub mod model;
 mod partition;
 pub mod read;
 pub mod search;
+mod stream;
 
 pub use check::{
-    CheckOptions, CheckReport, PartitionReport, Verdict, check_events, check_history,
+    CheckOptions, CheckReport, PartitionReport, Verdict, check_events, check_history, check_stream,
     check_with_model, partition_ops,
 };
 pub use error::{CheckError, HistoryError, ReadError};
@@ -38,3 +39,4 @@ pub use history::{Event, EventKind, History, OpFn, Operation, Value};
 pub use html::render_html;
 pub use model::{ModelKind, ModelSpec};
 pub use search::Limits;
+pub use stream::Checker;

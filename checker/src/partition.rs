@@ -2,41 +2,23 @@
 //! checked apart, in parallel on rayon's work-stealing pool (each worker takes the next key from
 //! a shared queue), and the rest are cancelled as soon as one key is not linearizable.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use rustc_hash::FxHashMap;
-
-use crate::history::{Operation, Value};
+use crate::history::Operation;
 use crate::model::Model;
-use crate::search::{self, Limits, Outcome, SearchStats, Stop};
+use crate::search::{self, Entry, Limits, Outcome, SearchStats, Step, Stop};
 
-/// One key's operations (all of them when there are no keys), in call order.
-pub(crate) struct Partition<'a> {
-    /// The key, `None` for operations without one.
-    pub(crate) key: Option<Value>,
-    /// The operations.
+/// The last part of one key's history (all of it when it was never cut), to be searched.
+pub(crate) struct Partition<'a, S> {
+    /// Its completed calls not searched yet, and every open call.
     pub(crate) ops: Vec<&'a Operation>,
-}
-
-/// Splits operations by key, in key order (sorted at the end: the order never depends on
-/// hashing; the hash map is only looked up).
-pub(crate) fn split(ops: &[Operation]) -> Vec<Partition<'_>> {
-    let mut index: FxHashMap<Option<&Value>, usize> = FxHashMap::default();
-    let mut partitions: Vec<Partition<'_>> = Vec::new();
-    for op in ops {
-        let slot = *index.entry(op.key.as_ref()).or_insert_with(|| {
-            partitions.push(Partition {
-                key: op.key.clone(),
-                ops: Vec::new(),
-            });
-            partitions.len() - 1
-        });
-        partitions[slot].ops.push(op);
-    }
-    partitions.sort_by(|a, b| a.key.cmp(&b.key));
-    partitions
+    /// The configurations the earlier parts ended in (the initial one when there were none);
+    /// taken by the worker that searches the partition.
+    pub(crate) entries: Mutex<Vec<Entry<S>>>,
+    /// Configurations the earlier parts' searches visited (counted against the budget).
+    pub(crate) visited: u64,
 }
 
 /// Fewest operations (all partitions together) worth waking rayon's workers for: below it,
@@ -53,16 +35,16 @@ pub(crate) struct RunMode {
     pub(crate) stop_on_first_failure: bool,
 }
 
-/// Searches every partition; results in partition order.
+/// Searches every partition to its end; results in partition order.
 pub(crate) fn check_all<M: Model>(
     model: &M,
-    partitions: &[Partition<'_>],
+    partitions: &[Partition<'_, M::State>],
     limits: &Limits,
     mode: RunMode,
     deadline: Option<Instant>,
 ) -> Vec<(Outcome, SearchStats)> {
     let cancel = AtomicBool::new(false);
-    let run = |partition: &Partition<'_>| {
+    let run = |partition: &Partition<'_, M::State>| {
         if cancel.load(Ordering::Relaxed) {
             let reason = "cancelled: another partition is not linearizable".to_owned();
             return (Outcome::Unknown(reason), SearchStats::default());
@@ -71,7 +53,9 @@ pub(crate) fn check_all<M: Model>(
             cancel: &cancel,
             deadline,
         };
-        let result = search::search(model, &partition.ops, limits, &stop);
+        let entries =
+            std::mem::take(&mut *partition.entries.lock().unwrap_or_else(|e| e.into_inner()));
+        let result = search_last(model, partition, &entries, limits, &stop);
         if mode.stop_on_first_failure && matches!(result.0, Outcome::NotLinearizable(_)) {
             cancel.store(true, Ordering::Relaxed);
         }
@@ -106,4 +90,30 @@ pub(crate) fn check_all<M: Model>(
         .into_iter()
         .map(|slot| slot.into_inner().expect("every partition was run"))
         .collect()
+}
+
+/// Searches a partition's last part for a verdict, within what is left of the budget.
+fn search_last<M: Model>(
+    model: &M,
+    partition: &Partition<'_, M::State>,
+    entries: &[Entry<M::State>],
+    limits: &Limits,
+    stop: &Stop<'_>,
+) -> (Outcome, SearchStats) {
+    let limits = budget_left(limits, partition.visited);
+    let (step, stats) = search::search(model, &partition.ops, entries, false, &limits, stop);
+    let outcome = match step {
+        Step::Done(outcome) => outcome,
+        // Only a search with more history to come hands configurations on.
+        Step::Next(_) => Outcome::Linearizable,
+    };
+    (outcome, stats)
+}
+
+/// `limits` with `visited` configurations already spent from the budget.
+pub(crate) fn budget_left(limits: &Limits, visited: u64) -> Limits {
+    Limits {
+        search_budget_states: limits.search_budget_states.saturating_sub(visited),
+        ..limits.clone()
+    }
 }

@@ -3,7 +3,7 @@
 
 use checker::history::{Event, EventKind, History, OpFn, Value};
 use checker::search::SEGMENT_OPS;
-use checker::{CheckOptions, ModelKind, ModelSpec, Verdict, check_history};
+use checker::{CheckOptions, Limits, ModelKind, ModelSpec, Verdict, check_history};
 
 /// Operations in the long history.
 const LONG_OPS: usize = 1_000_000;
@@ -14,6 +14,12 @@ const PROCESSES: u64 = 3;
 /// returns (so the history is linearizable): writes of fresh values and reads, with calls
 /// overlapping at random (a fixed-seed generator, so every run builds the same history).
 fn register_history(ops: usize) -> History {
+    register_history_with(ops, usize::MAX)
+}
+
+/// [`register_history`] where every `odd_every`th call ends oddly: a write with `info` (it
+/// took effect, but the client does not know), a read with `fail`.
+fn register_history_with(ops: usize, odd_every: usize) -> History {
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut next = move || {
         seed ^= seed << 13;
@@ -51,7 +57,14 @@ fn register_history(ops: usize) -> History {
             None => {}
             Some((OpFn::Write, value)) => {
                 register = value.clone();
-                events.push(event(EventKind::Ok, OpFn::Write, value));
+                let kind = match (written as usize).is_multiple_of(odd_every) {
+                    true => EventKind::Info,
+                    false => EventKind::Ok,
+                };
+                events.push(event(kind, OpFn::Write, value));
+            }
+            Some((f, _)) if (invoked + 1).is_multiple_of(odd_every) => {
+                events.push(event(EventKind::Fail, f, Value::Nil))
             }
             Some((f, _)) => events.push(event(EventKind::Ok, f, register.clone())),
         }
@@ -84,4 +97,48 @@ fn million_ops_checked_with_bounded_stack() {
     // The explanation names a call at the corrupted read (it, or a call concurrent with it).
     let explanation = report.explanation.unwrap();
     assert!(explanation.op.id + 64 >= LONG_OPS, "{}", explanation.op);
+}
+
+/// The check holds at most a bound of operations that follows the concurrency and the
+/// segment size, not the length: 4x longer histories hold no more, with `info` and `fail`
+/// calls in them; and it still finds a corrupted read near the end of the longer one.
+#[test]
+fn operations_held_do_not_grow_with_length() {
+    const SEGMENT: usize = 1024;
+    let spec = ModelSpec::new(ModelKind::Register);
+    let options = CheckOptions {
+        limits: Limits {
+            segment_ops: SEGMENT,
+            ..Limits::default()
+        },
+        ..CheckOptions::default()
+    };
+    let held = |history: &History| {
+        let report = check_history(history, &spec, &options).unwrap();
+        assert_eq!(report.verdict, Verdict::Linearizable, "{:?}", report.reason);
+        assert!(
+            report.partitions[0].parts > 10,
+            "cut into parts: {report:?}"
+        );
+        report.held_ops_max
+    };
+    let short = held(&register_history_with(50_000, 20_011));
+    let mut long_history = register_history_with(200_000, 20_011);
+    let long = held(&long_history);
+    // A segment, the calls in flight and the open writes (one per 40,000 calls).
+    assert!(short <= SEGMENT * 2 + 64, "{short}");
+    assert!(
+        long <= short + 32,
+        "50k ops held {short} at most, 200k held {long}"
+    );
+
+    let last_read = long_history
+        .events
+        .iter()
+        .rposition(|e| e.kind == EventKind::Ok && e.f == OpFn::Read)
+        .unwrap();
+    long_history.events[last_read].value = Value::Int(-1);
+    let report = check_history(&long_history, &spec, &options).unwrap();
+    assert_eq!(report.verdict, Verdict::NotLinearizable);
+    assert!(report.explanation.unwrap().op.id + 64 >= 200_000);
 }

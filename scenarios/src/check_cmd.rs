@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use checker::read::{self, Format};
 use checker::{CheckOptions, CheckReport, ModelKind, ModelSpec, Value, Verdict};
@@ -71,13 +71,11 @@ pub fn run(args: &CheckArgs) -> ExitCode {
 }
 
 /// Checks one file, prints its result, and returns its exit status.
+///
+/// The file is read as it is checked ([`checker::check_stream`]), so memory follows the
+/// history's concurrency, not its length. With `--html` the page needs every operation, so
+/// the whole history is read into memory first (about 200 bytes per operation).
 pub fn check_file(file: &Path, args: &CheckArgs, html: Option<&Path>) -> u8 {
-    let read_start = Instant::now();
-    let history = match read::read_file(file, args.format) {
-        Ok(history) => history,
-        Err(err) => return bad_input(file, args.json, &err.to_string()),
-    };
-    let read_ms = read_start.elapsed().as_secs_f64() * 1e3;
     let spec = ModelSpec {
         kind: args.model,
         initial: args.initial.clone(),
@@ -87,22 +85,40 @@ pub fn check_file(file: &Path, args: &CheckArgs, html: Option<&Path>) -> u8 {
         .timeout
         .filter(|t| t.is_finite() && *t >= 0.0)
         .map(Duration::from_secs_f64);
-    let report = match checker::check_history(&history, &spec, &options) {
-        Ok(report) => report,
-        Err(err) => return bad_input(file, args.json, &err.to_string()),
+    let report = match html {
+        Some(out) => check_whole(file, args, &spec, &options, out),
+        None => read::open(file, args.format)
+            .map_err(|err| err.to_string())
+            .and_then(|events| {
+                let source = events.source().to_owned();
+                checker::check_stream(events, &source, &spec, &options)
+                    .map_err(|err| err.to_string())
+            }),
     };
-    if let Some(out) = html
-        && let Err(message) = write_html(out, file, &history, &report)
-    {
-        eprintln!("{message}");
-        return EXIT_BAD_INPUT;
-    }
+    let report = match report {
+        Ok(report) => report,
+        Err(message) => return bad_input(file, args.json, &message),
+    };
     if args.json {
-        println!("{}", json_line(file, read_ms, &report));
+        println!("{}", json_line(file, &report));
     } else {
-        print_text(file, read_ms, &report);
+        print_text(file, &report);
     }
     exit_status(report.verdict)
+}
+
+/// Reads the whole history, checks it and writes the HTML page.
+fn check_whole(
+    file: &Path,
+    args: &CheckArgs,
+    spec: &ModelSpec,
+    options: &CheckOptions,
+    out: &Path,
+) -> Result<CheckReport, String> {
+    let history = read::read_file(file, args.format).map_err(|err| err.to_string())?;
+    let report = checker::check_history(&history, spec, options).map_err(|err| err.to_string())?;
+    write_html(out, file, &history, &report)?;
+    Ok(report)
 }
 
 /// The exit status of a verdict.
@@ -156,23 +172,23 @@ fn bad_input(file: &Path, json: bool, message: &str) -> u8 {
     EXIT_BAD_INPUT
 }
 
-fn json_line(file: &Path, read_ms: f64, report: &CheckReport) -> String {
+fn json_line(file: &Path, report: &CheckReport) -> String {
     let mut value = serde_json::to_value(report).unwrap_or_default();
     if let Some(object) = value.as_object_mut() {
         object.insert("file".to_owned(), file.display().to_string().into());
-        object.insert("read_ms".to_owned(), read_ms.into());
     }
     value.to_string()
 }
 
-fn print_text(file: &Path, read_ms: f64, report: &CheckReport) {
+fn print_text(file: &Path, report: &CheckReport) {
     println!(
-        "{}: {} ({} ops, {} partitions, read {read_ms:.1} ms, check {:.1} ms)",
+        "{}: {} ({} ops, {} partitions, read and checked in {:.1} ms, at most {} ops held)",
         file.display(),
         report.verdict.name(),
         report.ops,
         report.partitions.len(),
-        report.elapsed_ms
+        report.elapsed_ms,
+        report.held_ops_max
     );
     if let Some(reason) = &report.reason {
         println!("  unknown because: {reason}");

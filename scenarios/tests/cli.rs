@@ -300,6 +300,54 @@ fn check_rejects_a_malformed_history_with_its_position() {
     assert!(err.contains("h.jsonl:2:"), "{err}");
 }
 
+/// A bad line deep in a long history (read as it is checked, with parts of it already searched)
+/// still stops the check with the file, line and column, exit 2, in text and JSON; the same
+/// history without the bad line is linearizable with few operations held.
+#[test]
+fn check_rejects_a_bad_line_in_the_middle_of_a_long_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.jsonl");
+    let mut text = String::new();
+    for i in 0..40_000u64 {
+        let (call, ret) = (2 * i, 2 * i + 1);
+        text.push_str(&format!(
+            "{{\"process\":{p},\"type\":\"invoke\",\"f\":\"write\",\"value\":{i},\"time\":{call}}}\n\
+             {{\"process\":{p},\"type\":\"ok\",\"f\":\"write\",\"value\":{i},\"time\":{ret}}}\n",
+            p = i % 3
+        ));
+    }
+    std::fs::write(&path, &text).unwrap();
+    let out = dsim(&[
+        "check",
+        path.to_str().unwrap(),
+        "--model",
+        "register",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let held = json(&out)["held_ops_max"].as_u64().unwrap();
+    assert!(held < 40_000, "{held}");
+
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[60_000] = "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":1,,\"time\":5}";
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    for json_flag in [false, true] {
+        let mut args = vec!["check", path.to_str().unwrap(), "--model", "register"];
+        if json_flag {
+            args.push("--json");
+        }
+        let out = dsim(&args);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("long.jsonl:60001:48: expected"), "{err}");
+    }
+}
+
 /// The register scenario with a bug switched on, written to a temporary directory.
 fn buggy_register(dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(library("register.json")).unwrap();

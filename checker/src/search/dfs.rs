@@ -18,7 +18,8 @@ use rustc_hash::FxHashSet;
 use super::bits::Bits;
 use super::memo::Memo;
 use super::table::{Table, TooManyStates, UNOBSERVED};
-use super::{Failure, Limits, Outcome, Problem, SEGMENT_EXITS_MAX, SearchStats, Stop};
+use super::{Entry, Failure, Limits, Outcome, Problem, SEGMENT_EXITS_MAX, SearchStats, Step, Stop};
+use crate::explain::OpRef;
 use crate::model::Model;
 
 /// A frame's `resume` when its parent has no more children to try.
@@ -81,29 +82,28 @@ struct Dfs<'p, 'm, M: Model, const N: usize> {
     shrinkers: Vec<u32>,
 }
 
-/// Runs the search with bitsets of `N` words.
+/// Runs the search with bitsets of `N` words from `entries`. When more of the history follows
+/// the problem ([`Problem::open_end`]), the configurations that end it are returned instead of
+/// a verdict.
 pub(super) fn run<M: Model, const N: usize>(
     model: &M,
     problem: &Problem<'_>,
+    entries: &[Entry<M::State>],
     limits: &Limits,
     stop: &Stop<'_>,
     stats: &mut SearchStats,
-) -> Outcome {
-    if problem.completed == 0 {
-        return Outcome::Linearizable;
-    }
+) -> Step<M::State> {
     let ops = problem.ops.len();
-    let initial = Config {
-        front: 0,
-        state: 0,
-        window: Bits::EMPTY,
-        pending: Bits::EMPTY,
-    };
     let mut dfs = Dfs::<M, N> {
         problem,
         table: Table::new(model, limits.model_states_max, ops),
         memo: Memo::new(limits.memo_capacity_entries, ops.saturating_mul(4)),
-        config: initial,
+        config: Config {
+            front: 0,
+            state: 0,
+            window: Bits::EMPTY,
+            pending: Bits::EMPTY,
+        },
         done: 0,
         stack: Vec::with_capacity(ops.min(limits.segment_ops) + problem.pending_len()),
         deepest: Deepest {
@@ -111,17 +111,33 @@ pub(super) fn run<M: Model, const N: usize>(
             prefix: Vec::new(),
             prefix_valid: 0,
             blocking: 0,
-            states: vec![0],
+            states: Vec::new(),
         },
         shrinkers: Vec::new(),
     };
-    dfs.memo.insert(initial);
+    let mut entries = match dfs.configs_of(entries) {
+        Ok(configs) => configs,
+        Err(TooManyStates(max)) => return Step::Done(too_many_states(max)),
+    };
+    if problem.completed == 0 {
+        return match problem.open_end {
+            true => Step::Next(dfs.entries_of(&entries)),
+            false => Step::Done(Outcome::Linearizable),
+        };
+    }
+    for &entry in &entries {
+        dfs.memo.insert(entry);
+    }
+    if let Some(first) = entries.first() {
+        dfs.config = *first;
+        dfs.deepest.states.push(first.state);
+    }
     dfs.deepest.blocking = dfs.blocking_op();
-    let mut entries = vec![initial];
     let mut boundary = 0;
     loop {
         boundary = (boundary + limits.segment_ops.max(1)).min(problem.completed);
-        let last = boundary == problem.completed;
+        let end = boundary == problem.completed;
+        let last = end && !problem.open_end;
         let mut exits = Exits {
             list: Vec::new(),
             seen: FxHashSet::default(),
@@ -129,25 +145,81 @@ pub(super) fn run<M: Model, const N: usize>(
         for &entry in &entries {
             dfs.start(entry);
             match dfs.explore(boundary, last, &mut exits, limits, stop, stats) {
-                Ok(true) => return Outcome::Linearizable,
+                Ok(true) => return Step::Done(Outcome::Linearizable),
                 Ok(false) => {}
-                Err(reason) => return Outcome::Unknown(reason),
+                Err(reason) => return Step::Done(Outcome::Unknown(reason)),
             }
         }
         if last || exits.list.is_empty() {
-            return Outcome::NotLinearizable(dfs.failure(model));
+            return Step::Done(Outcome::NotLinearizable(dfs.failure(model)));
         }
         stats.frontier_max = stats.frontier_max.max(exits.list.len());
+        if end {
+            return Step::Next(dfs.entries_of(&exits.list));
+        }
         entries = exits.list;
         if let Err(TooManyStates(max)) = dfs.next_segment(model, limits, &mut entries) {
-            return Outcome::Unknown(format!(
-                "the model reached more than model_states_max = {max} states"
-            ));
+            return Step::Done(too_many_states(max));
         }
     }
 }
 
+fn too_many_states(max: usize) -> Outcome {
+    Outcome::Unknown(format!(
+        "the model reached more than model_states_max = {max} states"
+    ))
+}
+
 impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
+    /// The configurations `entries` stand for in this problem: no completed call placed,
+    /// their states interned, their placed open calls found by id.
+    fn configs_of(&mut self, entries: &[Entry<M::State>]) -> Result<Vec<Config<N>>, TooManyStates> {
+        let pending = &self.problem.ops[self.problem.completed..];
+        let mut by_id: Vec<(usize, usize)> = pending
+            .iter()
+            .enumerate()
+            .map(|(p, op)| (op.id, p))
+            .collect();
+        by_id.sort_unstable();
+        let mut configs = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let state = match &entry.state {
+                Some(state) => self.table.adopt(state.clone())?,
+                None => UNOBSERVED,
+            };
+            let mut placed = Bits::EMPTY;
+            for id in &entry.pending {
+                // An open call the problem dropped (one that changes nothing) is never placed.
+                if let Ok(at) = by_id.binary_search_by_key(id, |&(id, _)| id) {
+                    placed.set(by_id[at].1);
+                }
+            }
+            configs.push(Config {
+                front: 0,
+                state,
+                window: Bits::EMPTY,
+                pending: placed,
+            });
+        }
+        Ok(configs)
+    }
+
+    /// The configurations that end the problem (every completed call placed), for the next
+    /// part of the history.
+    fn entries_of(&self, exits: &[Config<N>]) -> Vec<Entry<M::State>> {
+        let pending = &self.problem.ops[self.problem.completed..];
+        exits
+            .iter()
+            .map(|config| Entry {
+                state: self.table.state(config.state).cloned(),
+                pending: (0..pending.len())
+                    .filter(|&p| config.pending.get(p))
+                    .map(|p| pending[p].id)
+                    .collect(),
+            })
+            .collect()
+    }
+
     /// Forgets everything about the segment just searched but its exits (`entries`), so that
     /// memory stays bounded by a segment: no later configuration can have a front before the
     /// boundary, so the memo is emptied; the states the exits need move to a fresh table; the
@@ -470,6 +542,10 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
                 reset_ret = reset_ret.min(info[i].ret);
             }
         }
+        if reset_ret == u32::MAX && problem.open_end {
+            // Calls of the history's next part may observe the state: no reset hides it.
+            return Ok(false);
+        }
         let mut scanned = 0;
         // Placed calls are all in the window, so this visits at most the window and
         // UNOBSERVED_SCAN_MAX more.
@@ -613,7 +689,7 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
     }
 
     fn failure(&self, model: &M) -> Failure {
-        let id = |op: u32| self.problem.ops[op as usize].id;
+        let id = |op: u32| OpRef::of(self.problem.ops[op as usize]);
         Failure {
             prefix: self.deepest.prefix.iter().map(|&op| id(op)).collect(),
             blocking: id(self.deepest.blocking),

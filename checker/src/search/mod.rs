@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::explain::OpRef;
 use crate::history::Operation;
 use crate::model::Model;
 
@@ -98,12 +99,32 @@ pub(crate) enum Outcome {
 /// The deepest point the search reached in a history that is not linearizable.
 #[derive(Debug)]
 pub(crate) struct Failure {
-    /// Ids of the operations of the longest linearizable prefix found, in order.
-    pub(crate) prefix: Vec<usize>,
-    /// Id of the completed operation that could not be placed after it.
-    pub(crate) blocking: usize,
+    /// The operations of the longest linearizable prefix found, in order.
+    pub(crate) prefix: Vec<OpRef>,
+    /// The completed operation that could not be placed after it.
+    pub(crate) blocking: OpRef,
     /// The model states (described) the search reached with that many operations placed.
     pub(crate) states: Vec<String>,
+}
+
+/// A configuration handed from one part of a history to the next: every completed call of
+/// the earlier part is linearized; what remains is the model state and which open calls
+/// (`info`) were placed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Entry<S> {
+    /// The model state (`None`: a state no call still to come observes).
+    pub(crate) state: Option<S>,
+    /// Ids of the open calls already linearized, ascending.
+    pub(crate) pending: Vec<usize>,
+}
+
+/// What searching one part of a partition gives.
+#[derive(Debug)]
+pub(crate) enum Step<S> {
+    /// A verdict.
+    Done(Outcome),
+    /// The part is linearizable from these configurations on (more of the history follows).
+    Next(Vec<Entry<S>>),
 }
 
 /// Counters of one search, for reports and benchmarks.
@@ -128,28 +149,33 @@ pub(crate) struct Stop<'a> {
     pub(crate) deadline: Option<Instant>,
 }
 
-/// Searches one partition (its operations in call order) for a linearization.
+/// Searches (part of) one partition for a linearization: `ops` are its completed calls, every
+/// one called after the configurations `entries` were reached, and every open call known.
+/// With `open_end`, more of the partition follows `ops` (every call of it called after they
+/// all returned): the configurations that end `ops` are returned instead of a verdict.
 pub(crate) fn search<M: Model>(
     model: &M,
     ops: &[&Operation],
+    entries: &[Entry<M::State>],
+    open_end: bool,
     limits: &Limits,
     stop: &Stop<'_>,
-) -> (Outcome, SearchStats) {
-    let problem = Problem::new(model, ops);
+) -> (Step<M::State>, SearchStats) {
+    let problem = Problem::new(model, ops, open_end);
     let live_ops = problem.window_max.max(problem.pending_len());
     let mut stats = SearchStats {
         live_ops: problem.window_max + problem.pending_len(),
         ..SearchStats::default()
     };
     let outcome = match live_ops.div_ceil(64) {
-        0 | 1 => dfs::run::<M, 1>(model, &problem, limits, stop, &mut stats),
-        2 => dfs::run::<M, 2>(model, &problem, limits, stop, &mut stats),
-        3 | 4 => dfs::run::<M, 4>(model, &problem, limits, stop, &mut stats),
-        5..=8 => dfs::run::<M, 8>(model, &problem, limits, stop, &mut stats),
-        9..=16 => dfs::run::<M, 16>(model, &problem, limits, stop, &mut stats),
-        _ => Outcome::Unknown(format!(
+        0 | 1 => dfs::run::<M, 1>(model, &problem, entries, limits, stop, &mut stats),
+        2 => dfs::run::<M, 2>(model, &problem, entries, limits, stop, &mut stats),
+        3 | 4 => dfs::run::<M, 4>(model, &problem, entries, limits, stop, &mut stats),
+        5..=8 => dfs::run::<M, 8>(model, &problem, entries, limits, stop, &mut stats),
+        9..=16 => dfs::run::<M, 16>(model, &problem, entries, limits, stop, &mut stats),
+        _ => Step::Done(Outcome::Unknown(format!(
             "{live_ops} calls are live at once (concurrent or open forever); the search handles at most LIVE_OPS_MAX = {LIVE_OPS_MAX}"
-        )),
+        ))),
     };
     (outcome, stats)
 }

@@ -23,6 +23,9 @@ pub(crate) struct Problem<'a> {
     pub(crate) pending_shrinking: Vec<u32>,
     /// Whether any op is blind: only then can a state become unobservable.
     pub(crate) any_blind: bool,
+    /// Whether more of the partition's history follows these ops (all of it called after
+    /// they returned): the search then hands on the configurations that end them.
+    pub(crate) open_end: bool,
 }
 
 /// One op as the search sees it.
@@ -46,9 +49,10 @@ pub(crate) struct OpInfo {
 }
 
 impl<'a> Problem<'a> {
-    /// Lays out `ops`, dropping open calls that cannot change any state or whose effect no
-    /// call could see ([`unseen`]).
-    pub(crate) fn new<M: Model>(model: &M, ops: &[&'a Operation]) -> Problem<'a> {
+    /// Lays out `ops`, dropping open calls that cannot change any state or, when nothing of
+    /// the history follows (`!open_end`), whose effect no call could see ([`unseen`]): calls
+    /// of a later part might.
+    pub(crate) fn new<M: Model>(model: &M, ops: &[&'a Operation], open_end: bool) -> Problem<'a> {
         let mut all: Vec<&Operation> = Vec::with_capacity(ops.len());
         all.extend(ops.iter().copied().filter(|op| !op.is_pending()));
         all.sort_by_key(|op| op.call);
@@ -58,7 +62,9 @@ impl<'a> Problem<'a> {
             .copied()
             .filter(|op| op.is_pending() && !model.is_read_only(op))
             .collect();
-        unseen::drop_unseen(model, &all, &mut open);
+        if !open_end {
+            unseen::drop_unseen(model, &all, &mut open);
+        }
         all.extend(open);
         // Identical open calls are interchangeable: group them, earliest call first.
         all[completed..]
@@ -99,6 +105,7 @@ impl<'a> Problem<'a> {
         let any_blind = info.iter().any(|o| o.blind);
         Problem {
             any_blind,
+            open_end,
             ops: all,
             info,
             completed,

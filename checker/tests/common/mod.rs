@@ -77,6 +77,12 @@ where
     M::State: Ord,
 {
     let ops = history.operations().unwrap();
+    // Ids have gaps where calls failed: index by position instead.
+    let ops: Vec<_> = ops
+        .into_iter()
+        .enumerate()
+        .map(|(id, op)| checker::Operation { id, ..op })
+        .collect();
     let mut by_call = std::collections::BTreeMap::new();
     let mut by_ret = std::collections::BTreeMap::new();
     for op in &ops {
