@@ -111,9 +111,7 @@ pub fn check_history(
     spec: &ModelSpec,
     options: &CheckOptions,
 ) -> Result<CheckReport, CheckError> {
-    let lines = history.lines.iter().copied().chain(std::iter::repeat(0));
-    let events = history.events.iter().cloned().zip(lines).map(Ok);
-    check_stream(events, &history.source, spec, options)
+    with_built_in(spec, HistoryFeed { history, options })
 }
 
 /// Checks dsim's in-memory client history (events in time order) against a built-in model.
@@ -122,8 +120,7 @@ pub fn check_events(
     spec: &ModelSpec,
     options: &CheckOptions,
 ) -> Result<CheckReport, CheckError> {
-    let events = events.iter().map(|event| Ok((event.clone(), 0)));
-    check_stream(events, "history", spec, options)
+    with_built_in(spec, EventsFeed { events, options })
 }
 
 /// Checks a stream of events (from [`crate::read::open`], say) against a built-in model,
@@ -138,6 +135,67 @@ pub fn check_stream<I>(
 where
     I: Iterator<Item = Result<SourcedEvent, ReadError>>,
 {
+    let feed = StreamFeed {
+        events,
+        source,
+        options,
+    };
+    with_built_in(spec, feed)
+}
+
+/// Events fed to a [`Checker`] of whichever model a [`ModelSpec`] names.
+trait Feed {
+    fn feed<M: Model>(self, model: &M, name: &str) -> Result<CheckReport, CheckError>;
+}
+
+/// Events read as they are checked.
+struct StreamFeed<'a, I> {
+    events: I,
+    source: &'a str,
+    options: &'a CheckOptions,
+}
+
+impl<I: Iterator<Item = Result<SourcedEvent, ReadError>>> Feed for StreamFeed<'_, I> {
+    fn feed<M: Model>(self, model: &M, name: &str) -> Result<CheckReport, CheckError> {
+        let mut checker = Checker::new(model, name, self.source, self.options);
+        for item in self.events {
+            let (event, line) = item?;
+            checker.push(event, line)?;
+        }
+        checker.finish()
+    }
+}
+
+/// A history in memory.
+struct HistoryFeed<'a> {
+    history: &'a History,
+    options: &'a CheckOptions,
+}
+
+impl Feed for HistoryFeed<'_> {
+    fn feed<M: Model>(self, model: &M, name: &str) -> Result<CheckReport, CheckError> {
+        check_with_model(model, name, self.history, self.options)
+    }
+}
+
+/// dsim's events in memory.
+struct EventsFeed<'a> {
+    events: &'a [Event],
+    options: &'a CheckOptions,
+}
+
+impl Feed for EventsFeed<'_> {
+    fn feed<M: Model>(self, model: &M, name: &str) -> Result<CheckReport, CheckError> {
+        let mut checker = Checker::new(model, name, "history", self.options);
+        for event in self.events {
+            checker.push_ref(event, 0)?;
+        }
+        checker.finish()
+    }
+}
+
+/// Builds the model `spec` names and feeds it.
+fn with_built_in(spec: &ModelSpec, feed: impl Feed) -> Result<CheckReport, CheckError> {
     let initial = spec.initial.clone();
     let name = spec.kind.name();
     match spec.kind {
@@ -146,26 +204,26 @@ where
                 initial: initial.unwrap_or_default(),
                 cas: false,
             };
-            run(&model, name, source, events, options)
+            feed.feed(&model, name)
         }
         ModelKind::CasRegister => {
             let model = Register {
                 initial: initial.unwrap_or_default(),
                 cas: true,
             };
-            run(&model, name, source, events, options)
+            feed.feed(&model, name)
         }
         ModelKind::Kv => {
             let model = Kv {
                 initial: initial.unwrap_or(Value::Str(String::new())),
             };
-            run(&model, name, source, events, options)
+            feed.feed(&model, name)
         }
         ModelKind::MultiRegister => {
             let model = MultiRegister {
                 initial: initial.unwrap_or_default(),
             };
-            run(&model, name, source, events, options)
+            feed.feed(&model, name)
         }
         ModelKind::Set => {
             let initial: BTreeSet<Value> = match initial {
@@ -173,7 +231,7 @@ where
                 Some(Value::Nil) | None => BTreeSet::new(),
                 Some(one) => BTreeSet::from([one]),
             };
-            run(&Set { initial }, name, source, events, options)
+            feed.feed(&Set { initial }, name)
         }
     }
 }
@@ -185,28 +243,17 @@ pub fn check_with_model<M: Model>(
     history: &History,
     options: &CheckOptions,
 ) -> Result<CheckReport, CheckError> {
-    let lines = history.lines.iter().copied().chain(std::iter::repeat(0));
-    let events = history.events.iter().cloned().zip(lines).map(Ok);
-    run(model, name, &history.source, events, options)
+    let mut checker = Checker::new(model, name, &history.source, options);
+    push_all(&mut checker, history)?;
+    checker.finish()
 }
 
-/// Feeds `events` to a [`Checker`].
-fn run<M: Model, I>(
-    model: &M,
-    name: &str,
-    source: &str,
-    events: I,
-    options: &CheckOptions,
-) -> Result<CheckReport, CheckError>
-where
-    I: Iterator<Item = Result<SourcedEvent, ReadError>>,
-{
-    let mut checker = Checker::new(model, name, source, options);
-    for item in events {
-        let (event, line) = item?;
-        checker.push(event, line)?;
+/// Pushes every event of `history`, borrowed.
+fn push_all<M: Model>(checker: &mut Checker<'_, M>, history: &History) -> Result<(), CheckError> {
+    for (i, event) in history.events.iter().enumerate() {
+        checker.push_ref(event, history.lines.get(i).copied().unwrap_or(0))?;
     }
-    checker.finish()
+    Ok(())
 }
 
 /// Not linearizable beats unknown beats linearizable.

@@ -15,6 +15,7 @@
 //! end. At the end every partition's last part is searched, in parallel as in
 //! [`crate::partition`].
 
+use std::borrow::Cow;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -24,7 +25,7 @@ use rustc_hash::FxHashMap;
 use crate::check::{CheckOptions, CheckReport, PartitionReport, Verdict};
 use crate::error::{CheckError, HistoryError};
 use crate::explain::Explanation;
-use crate::history::{Event, EventKind, Operation, Value};
+use crate::history::{Event, EventKind, OpFn, Operation, Value};
 use crate::model::Model;
 use crate::partition::{self, Partition, RunMode};
 use crate::search::{self, Entry, Outcome, SearchStats, Step, Stop};
@@ -54,6 +55,14 @@ pub struct Checker<'m, M: Model> {
     held_max: usize,
     /// A partition was found not linearizable before the end, and the others are cancelled.
     cancelled: bool,
+}
+
+/// An event but its key and value.
+struct Head {
+    process: u64,
+    kind: EventKind,
+    f: OpFn,
+    time: u64,
 }
 
 /// A call in flight.
@@ -107,10 +116,51 @@ impl<'m, M: Model> Checker<'m, M> {
 
     /// Takes the next event of the history (`line`: its source line, 0 when unknown).
     pub fn push(&mut self, event: Event, line: u32) -> Result<(), CheckError> {
+        let Event {
+            process,
+            kind,
+            f,
+            key,
+            value,
+            time,
+        } = event;
+        let head = Head {
+            process,
+            kind,
+            f,
+            time,
+        };
+        self.accept(head, line, Cow::Owned(key), Cow::Owned(value))
+    }
+
+    /// [`Checker::push`] for a borrowed event: copies only the key and value it keeps.
+    pub fn push_ref(&mut self, event: &Event, line: u32) -> Result<(), CheckError> {
+        let head = Head {
+            process: event.process,
+            kind: event.kind,
+            f: event.f,
+            time: event.time,
+        };
+        self.accept(
+            head,
+            line,
+            Cow::Borrowed(&event.key),
+            Cow::Borrowed(&event.value),
+        )
+    }
+
+    /// Takes an event given as its parts.
+    fn accept(
+        &mut self,
+        event: Head,
+        line: u32,
+        key: Cow<'_, Option<Value>>,
+        value: Cow<'_, Value>,
+    ) -> Result<(), CheckError> {
         let position = self.position;
         self.position += 1;
         if event.kind == EventKind::Invoke {
-            return self.invoke(event, line, position);
+            return self.invoke(event, line, position, key.into_owned(), value.into_owned());
         }
         let Some(Open { mut op, part }) = self.open.remove(&event.process) else {
             return Err(HistoryError::NoInvoke {
@@ -121,19 +171,19 @@ impl<'m, M: Model> Checker<'m, M> {
             .into());
         };
         // A completion may leave the key out; if it names one, it must be the call's.
-        if op.f != event.f || (event.key.is_some() && op.key != event.key) {
+        if op.f != event.f || (key.is_some() && op.key != *key) {
             return Err(HistoryError::Mismatch {
                 source_name: self.source.clone(),
                 line,
                 process: event.process,
                 expected: format!("{} on key {:?}", op.f.name(), op.key),
-                found: format!("{} on key {:?}", event.f.name(), event.key),
+                found: format!("{} on key {:?}", event.f.name(), key),
             }
             .into());
         }
         match event.kind {
             EventKind::Ok => {
-                op.output = Some(event.value);
+                op.output = Some(value.into_owned());
                 op.ret = Some(position);
                 op.ret_time = Some(event.time);
                 self.validate(&op)?;
@@ -209,7 +259,14 @@ impl<'m, M: Model> Checker<'m, M> {
     }
 
     /// Opens a call for `event`'s process.
-    fn invoke(&mut self, event: Event, line: u32, position: usize) -> Result<(), CheckError> {
+    fn invoke(
+        &mut self,
+        event: Head,
+        line: u32,
+        position: usize,
+        key: Option<Value>,
+        input: Value,
+    ) -> Result<(), CheckError> {
         if let Some(open) = self.open.get(&event.process) {
             return Err(HistoryError::DoubleInvoke {
                 source_name: self.source.clone(),
@@ -219,13 +276,13 @@ impl<'m, M: Model> Checker<'m, M> {
             }
             .into());
         }
-        let part = self.part_of(&event.key);
+        let part = self.part_of(&key);
         let op = Operation {
             id: self.invoked,
             process: event.process,
             f: event.f,
-            key: event.key,
-            input: event.value,
+            key,
+            input,
             output: None,
             call: position,
             ret: None,
