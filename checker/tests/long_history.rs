@@ -142,3 +142,67 @@ fn operations_held_do_not_grow_with_length() {
     assert_eq!(report.verdict, Verdict::NotLinearizable);
     assert!(report.explanation.unwrap().op.id + 64 >= 200_000);
 }
+
+/// An open write that one part placed (a read saw it) stays placed in later parts: a read of
+/// its value after another write overwrote it is not linearizable however finely the history
+/// is cut, and is linearizable when the overwrite never happened.
+#[test]
+fn an_open_write_takes_effect_at_most_once_across_parts() {
+    let event = |process, kind, f, value: Option<i64>| Event {
+        process,
+        kind,
+        f,
+        key: None,
+        value: value.map_or(Value::Nil, Value::Int),
+        time: 0,
+    };
+    let history = |overwrite: bool| {
+        let mut events = vec![
+            event(9, EventKind::Invoke, OpFn::Write, Some(1)),
+            event(9, EventKind::Info, OpFn::Write, Some(1)),
+            event(0, EventKind::Invoke, OpFn::Read, None),
+            event(0, EventKind::Ok, OpFn::Read, Some(1)),
+        ];
+        if overwrite {
+            events.push(event(0, EventKind::Invoke, OpFn::Write, Some(2)));
+            events.push(event(0, EventKind::Ok, OpFn::Write, Some(2)));
+        }
+        for _ in 0..3 {
+            events.push(event(0, EventKind::Invoke, OpFn::Read, None));
+            events.push(event(
+                0,
+                EventKind::Ok,
+                OpFn::Read,
+                Some(if overwrite { 2 } else { 1 }),
+            ));
+        }
+        events.push(event(0, EventKind::Invoke, OpFn::Read, None));
+        events.push(event(0, EventKind::Ok, OpFn::Read, Some(1)));
+        History::from_events("twice", events)
+    };
+    let spec = ModelSpec::new(ModelKind::Register);
+    for segment_ops in [1, 2, 3, SEGMENT_OPS] {
+        let options = CheckOptions {
+            limits: Limits {
+                segment_ops,
+                ..Limits::default()
+            },
+            ..CheckOptions::default()
+        };
+        let verdict = |overwrite| check_history(&history(overwrite), &spec, &options).unwrap();
+        let report = verdict(true);
+        assert_eq!(
+            report.verdict,
+            Verdict::NotLinearizable,
+            "segment_ops {segment_ops}"
+        );
+        if segment_ops == 1 {
+            assert!(report.partitions[0].parts > 2, "{report:?}");
+        }
+        assert_eq!(
+            verdict(false).verdict,
+            Verdict::Linearizable,
+            "segment_ops {segment_ops}"
+        );
+    }
+}

@@ -161,7 +161,13 @@ pub(crate) fn search<M: Model>(
     limits: &Limits,
     stop: &Stop<'_>,
 ) -> (Step<M::State>, SearchStats) {
-    let problem = Problem::new(model, ops, open_end);
+    let mut placed: Vec<usize> = entries
+        .iter()
+        .flat_map(|entry| entry.pending.iter().copied())
+        .collect();
+    placed.sort_unstable();
+    placed.dedup();
+    let problem = Problem::new(model, ops, &placed, open_end);
     let live_ops = problem.window_max.max(problem.pending_len());
     let mut stats = SearchStats {
         live_ops: problem.window_max + problem.pending_len(),

@@ -49,10 +49,15 @@ pub(crate) struct OpInfo {
 }
 
 impl<'a> Problem<'a> {
-    /// Lays out `ops`, dropping open calls that cannot change any state or, when nothing of
-    /// the history follows (`!open_end`), whose effect no call could see ([`unseen`]): calls
-    /// of a later part might.
-    pub(crate) fn new<M: Model>(model: &M, ops: &[&'a Operation], open_end: bool) -> Problem<'a> {
+    /// Lays out `ops`, dropping open calls that cannot change any state or whose effect none of
+    /// the completed calls in `ops` could see ([`unseen`]), except those in `placed` (ids,
+    /// ascending), which an earlier part placed. `open_end`: more of the history follows.
+    pub(crate) fn new<M: Model>(
+        model: &M,
+        ops: &[&'a Operation],
+        placed: &[usize],
+        open_end: bool,
+    ) -> Problem<'a> {
         let mut all: Vec<&Operation> = Vec::with_capacity(ops.len());
         all.extend(ops.iter().copied().filter(|op| !op.is_pending()));
         all.sort_by_key(|op| op.call);
@@ -62,9 +67,7 @@ impl<'a> Problem<'a> {
             .copied()
             .filter(|op| op.is_pending() && !model.is_read_only(op))
             .collect();
-        if !open_end {
-            unseen::drop_unseen(model, &all, &mut open);
-        }
+        unseen::drop_unseen(model, &all, &mut open, placed);
         all.extend(open);
         // Identical open calls are interchangeable: group them, earliest call first.
         all[completed..]

@@ -10,6 +10,11 @@
 //! every state and leaves the same state whatever came before it). And it follows `p`, so a
 //! completed one returned after `p` was called.
 //!
+//! The same holds for a part of a history cut where no completed call is in flight (see
+//! `stream`): the call that tells `p` apart is a completed call of the part `p` is placed in, or
+//! an open call placed just before that one. So a part need only offer the open calls that one
+//! of its own completed calls could see; the others stay open for later parts.
+//!
 //! So an open call with an effect state that no such call could follow never needs a place:
 //! a write of a value nobody reads, a cas to a value nobody reads or swaps from. Since the
 //! follower may itself be an open call, the calls kept are the greatest set in which each has a
@@ -20,11 +25,13 @@ use crate::history::Operation;
 use crate::model::Model;
 
 /// Removes from `open` the calls that need no place (see the module comment); `completed`
-/// are the partition's completed calls.
+/// are the part's completed calls. Calls whose id is in `placed` (ascending: open calls an
+/// earlier part already placed) are always kept, so that their mark carries on.
 pub(crate) fn drop_unseen<M: Model>(
     model: &M,
     completed: &[&Operation],
     open: &mut Vec<&Operation>,
+    placed: &[usize],
 ) {
     let effects: Vec<Option<M::State>> = open.iter().map(|op| model.effect_state(op)).collect();
     if effects.iter().all(Option::is_none) {
@@ -44,7 +51,7 @@ pub(crate) fn drop_unseen<M: Model>(
         let mut changed = false;
         for (i, effect) in effects.iter().enumerate() {
             let Some(effect) = effect else { continue };
-            if !kept[i] {
+            if !kept[i] || placed.binary_search(&open[i].id).is_ok() {
                 continue;
             }
             let call = open[i].call;
@@ -101,7 +108,7 @@ mod tests {
         };
         let completed: Vec<&Operation> = ops.iter().filter(|op| !op.is_pending()).collect();
         let mut open: Vec<&Operation> = ops.iter().filter(|op| op.is_pending()).collect();
-        drop_unseen(&model, &completed, &mut open);
+        drop_unseen(&model, &completed, &mut open, &[]);
         open.iter().map(|op| op.input.clone()).collect()
     }
 
