@@ -141,7 +141,8 @@ fn worse(a: u8, b: u8) -> u8 {
     if rank(b) > rank(a) { b } else { a }
 }
 
-/// The file itself, or a directory's files in name order.
+/// The file itself, or a directory's files in name order (at least one; subdirectories are
+/// not entered, and a directory of only subdirectories names them).
 fn files_of(path: &Path) -> Result<Vec<PathBuf>, String> {
     if !path.is_dir() {
         if !path.exists() {
@@ -154,11 +155,29 @@ fn files_of(path: &Path) -> Result<Vec<PathBuf>, String> {
     }
     let entries =
         std::fs::read_dir(path).map_err(|e| format!("{}: cannot list: {e}", path.display()))?;
-    let mut files: Vec<PathBuf> = entries
+    let (mut files, mut dirs): (Vec<PathBuf>, Vec<PathBuf>) = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect();
+        .partition(|p| p.is_file());
+    if files.is_empty() {
+        dirs.sort();
+        let names: Vec<String> = dirs
+            .iter()
+            .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        let hint = if names.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (subdirectories are not entered; check one of: {})",
+                names.join(", ")
+            )
+        };
+        return Err(format!(
+            "{}: no history files in this directory{hint}",
+            path.display()
+        ));
+    }
     files.sort();
     Ok(files)
 }

@@ -289,6 +289,29 @@ fn check_gives_the_published_verdicts_with_their_exit_codes() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// A directory is checked file by file, one line each, exit status the worst verdict; a
+/// directory with no files in it is bad input that names its subdirectories.
+#[test]
+fn check_takes_a_directory_and_rejects_one_without_histories() {
+    let cas = histories().join("knossos/cas-register");
+    let args = ["--model", "cas-register", "--initial", "0"];
+    let out = dsim(&[&["check", cas.to_str().unwrap()][..], &args].concat());
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("bad-analysis.edn: not-linearizable"),
+        "{text}"
+    );
+    let knossos = histories().join("knossos");
+    let out = dsim(&[&["check", knossos.to_str().unwrap()][..], &args].concat());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no history files") && err.contains("cas-register, multi-register"),
+        "{err}"
+    );
+}
+
 #[test]
 fn check_rejects_a_malformed_history_with_its_position() {
     let dir = tempfile::tempdir().unwrap();
