@@ -8,7 +8,10 @@ use protocols::CheckResult;
 
 pub use crate::linearizable::Counterexample;
 use serde::Serialize;
-use sim_core::{CoverageSummary, FaultRecord, HistoryEvent, NemesisConfig, Stats, Violation};
+use sim_core::{
+    CoverageSummary, FaultRecord, FaultSource, HistoryEvent, NemesisConfig, ScheduledFault, Stats,
+    Violation,
+};
 
 /// Everything a run produced that a caller may want.
 #[derive(Clone, Debug, Serialize)]
@@ -75,6 +78,17 @@ pub struct Summary<'a> {
 }
 
 impl RunReport {
+    /// The faults the nemesis applied in this run, as a fixed schedule (in time order).
+    pub fn nemesis_schedule(&self) -> impl Iterator<Item = ScheduledFault> + '_ {
+        self.fault_records
+            .iter()
+            .filter(|r| r.applied && matches!(r.source, FaultSource::Nemesis { .. }))
+            .map(|r| ScheduledFault {
+                at_ns: r.at_ns,
+                fault: r.fault.clone(),
+            })
+    }
+
     /// The machine-readable summary.
     pub fn summary(&self) -> Summary<'_> {
         Summary {

@@ -7,7 +7,7 @@ mod common;
 use common::{edited, library, run, with_bug};
 use scenarios::shrink::{Shrunk, shrink, to_file_text};
 use scenarios::{RunOptions, Scenario};
-use sim_core::{Fault, FaultSource, NodeId, ScheduledFault};
+use sim_core::{Fault, NodeId, ScheduledFault};
 
 /// Runs one shrink may spend in these tests.
 const RUNS_MAX: u32 = 600;
@@ -28,16 +28,7 @@ fn spelt_out(scenario: &Scenario, seed: u64) -> Vec<ScheduledFault> {
     };
     let report = scenarios::run(scenario, &options).unwrap();
     let mut faults = scenario.spec.faults.clone();
-    faults.extend(
-        report
-            .fault_records
-            .iter()
-            .filter(|r| r.applied && matches!(r.source, FaultSource::Nemesis { .. }))
-            .map(|r| ScheduledFault {
-                at_ns: r.at_ns,
-                fault: r.fault.clone(),
-            }),
-    );
+    faults.extend(report.nemesis_schedule());
     faults.sort_by_key(|f| f.at_ns);
     faults
 }

@@ -74,6 +74,27 @@ impl Fault {
             Fault::Partition(_) | Fault::Heal | Fault::HealAll => None,
         }
     }
+
+    /// Whether `later` undoes this fault: a restart of the crashed node, a resume of the
+    /// paused one, a heal of a partition, the opposite jump of the same node's clock.
+    pub fn undone_by(&self, later: &Fault) -> bool {
+        match (self, later) {
+            (Fault::Crash { node: a }, Fault::Restart { node: b })
+            | (Fault::Pause { node: a }, Fault::Resume { node: b }) => a == b,
+            (Fault::Partition(_), Fault::Heal) => true,
+            (
+                Fault::ClockJump {
+                    node: a,
+                    delta_ns: d,
+                },
+                Fault::ClockJump {
+                    node: b,
+                    delta_ns: e,
+                },
+            ) => a == b && d.checked_neg() == Some(*e),
+            _ => false,
+        }
+    }
 }
 
 /// A fault at a fixed true time.
@@ -387,26 +408,23 @@ mod tests {
             };
             let (after, undo) = mv.undo.expect("default kinds all have an undo");
             assert!((1_000_000_000..=10_000_000_000).contains(&after));
-            match (mv.fault, undo) {
-                (Fault::Crash { node: a }, Fault::Restart { node: b })
-                | (Fault::Pause { node: a }, Fault::Resume { node: b }) => assert_eq!(a, b),
-                (
-                    Fault::ClockJump {
-                        node: a,
-                        delta_ns: d,
-                    },
-                    Fault::ClockJump {
-                        node: b,
-                        delta_ns: e,
-                    },
-                ) => {
-                    assert_eq!(a, b);
-                    assert_eq!(d, -e);
-                }
-                (Fault::Partition(_), Fault::Heal) => {}
-                other => panic!("unexpected pair {other:?}"),
-            }
+            assert!(mv.fault.undone_by(&undo), "{:?} then {undo:?}", mv.fault);
         }
+    }
+
+    #[test]
+    fn only_the_matching_fault_undoes_one() {
+        let crash = Fault::Crash { node: NodeId(0) };
+        assert!(crash.undone_by(&Fault::Restart { node: NodeId(0) }));
+        assert!(!crash.undone_by(&Fault::Restart { node: NodeId(1) }));
+        assert!(!crash.undone_by(&Fault::Resume { node: NodeId(0) }));
+        let jump = |delta_ns| Fault::ClockJump {
+            node: NodeId(2),
+            delta_ns,
+        };
+        assert!(jump(5).undone_by(&jump(-5)));
+        assert!(!jump(5).undone_by(&jump(5)));
+        assert!(!Fault::Heal.undone_by(&Fault::Heal));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 mod schedule;
 
 use serde_json::Value;
-use sim_core::{FaultSource, Nanos, ScheduledFault};
+use sim_core::{Nanos, ScheduledFault};
 
 use crate::runner::RunOptions;
 use crate::scenario::{Scenario, ScenarioSpec};
@@ -78,11 +78,7 @@ pub fn shrink(
         let what = check.map_or("any check".to_string(), |c| format!("the `{c}` check"));
         return Err(ShrinkError::DoesNotFail { seed, what });
     };
-    let nemesis_faults = first
-        .fault_records
-        .iter()
-        .filter(|r| r.applied && matches!(r.source, FaultSource::Nemesis { .. }))
-        .count();
+    let nemesis_faults = first.nemesis_schedule().count();
     let faults_before = scenario.spec.faults.len() + nemesis_faults;
     let mut state = State {
         origin: scenario.origin.clone(),
@@ -97,16 +93,7 @@ pub fn shrink(
     if state.best.nemesis.is_some() {
         let mut candidate = state.best.clone();
         candidate.nemesis = None;
-        candidate.faults.extend(
-            first
-                .fault_records
-                .iter()
-                .filter(|r| r.applied && matches!(r.source, FaultSource::Nemesis { .. }))
-                .map(|r| ScheduledFault {
-                    at_ns: r.at_ns,
-                    fault: r.fault.clone(),
-                }),
-        );
+        candidate.faults.extend(first.nemesis_schedule());
         candidate.faults.sort_by_key(|f| f.at_ns);
         let n = candidate.faults.len();
         state.try_keep(

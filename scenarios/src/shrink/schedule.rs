@@ -4,7 +4,7 @@
 //! moved schedule. Keeping every entry at or after the one before it in the list keeps the
 //! order in which the engine applies them, so pairs stay paired and ordered.
 
-use sim_core::{Fault, Nanos, ScheduledFault};
+use sim_core::{Nanos, ScheduledFault};
 
 /// Entries moved together: a fault and, if it has one, the entry that undoes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,33 +39,13 @@ pub fn units(faults: &[ScheduledFault]) -> Vec<Unit> {
         }
         taken[i] = true;
         let undo = (i + 1..faults.len())
-            .find(|&j| !taken[j] && undoes(&faults[i].fault, &faults[j].fault));
+            .find(|&j| !taken[j] && faults[i].fault.undone_by(&faults[j].fault));
         if let Some(j) = undo {
             taken[j] = true;
         }
         units.push(Unit { start: i, undo });
     }
     units
-}
-
-/// Whether `later` undoes `fault`.
-fn undoes(fault: &Fault, later: &Fault) -> bool {
-    match (fault, later) {
-        (Fault::Crash { node: a }, Fault::Restart { node: b })
-        | (Fault::Pause { node: a }, Fault::Resume { node: b }) => a == b,
-        (Fault::Partition(_), Fault::Heal) => true,
-        (
-            Fault::ClockJump {
-                node: a,
-                delta_ns: d,
-            },
-            Fault::ClockJump {
-                node: b,
-                delta_ns: e,
-            },
-        ) => a == b && d.checked_neg() == Some(*e),
-        _ => false,
-    }
 }
 
 /// How far the entries `moved` (ascending indices) can all move earlier together: no entry
@@ -105,7 +85,7 @@ pub fn round_down(t: Nanos, quantum_ns: Nanos) -> Nanos {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim_core::{NodeId, PartitionSpec};
+    use sim_core::{Fault, NodeId, PartitionSpec};
 
     fn at(at_ns: Nanos, fault: Fault) -> ScheduledFault {
         ScheduledFault { at_ns, fault }
