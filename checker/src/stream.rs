@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::check::{CheckOptions, CheckReport, PartitionReport, Verdict};
 use crate::error::{CheckError, HistoryError};
@@ -29,6 +29,9 @@ use crate::history::{Event, EventKind, OpFn, Operation, Value};
 use crate::model::Model;
 use crate::partition::{self, Partition, RunMode};
 use crate::search::{self, Entry, Outcome, SearchStats, Step, Stop};
+
+/// Processes and keys the checker's maps have room for before they grow.
+const MAPS_CAPACITY: usize = 16;
 
 /// Checks a history event by event against a [`Model`]: [`Checker::push`] each event in
 /// history order, then [`Checker::finish`].
@@ -102,8 +105,10 @@ impl<'m, M: Model> Checker<'m, M> {
             options: options.clone(),
             start,
             deadline: options.limits.timeout.map(|timeout| start + timeout),
-            open: FxHashMap::default(),
-            index: FxHashMap::default(),
+            // Room for a typical history's processes and keys, so that small checks never
+            // rehash.
+            open: FxHashMap::with_capacity_and_hasher(MAPS_CAPACITY, FxBuildHasher),
+            index: FxHashMap::with_capacity_and_hasher(MAPS_CAPACITY, FxBuildHasher),
             parts: Vec::new(),
             position: 0,
             invoked: 0,

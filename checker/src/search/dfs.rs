@@ -96,7 +96,12 @@ pub(super) fn run<M: Model, const N: usize>(
     let ops = problem.ops.len();
     let mut dfs = Dfs::<M, N> {
         problem,
-        table: Table::new(model, limits.model_states_max, ops),
+        table: Table::new(
+            model,
+            limits.model_states_max,
+            ops,
+            ops.min(limits.segment_ops),
+        ),
         memo: Memo::new(limits.memo_capacity_entries, ops.saturating_mul(4)),
         config: Config {
             front: 0,
@@ -231,7 +236,7 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
         entries: &mut [Config<N>],
     ) -> Result<(), TooManyStates> {
         let ops = limits.segment_ops.min(self.problem.ops.len());
-        let mut table = Table::new(model, limits.model_states_max, ops);
+        let mut table = Table::new(model, limits.model_states_max, self.problem.ops.len(), ops);
         for entry in entries.iter_mut() {
             if let Some(state) = self.table.state(entry.state) {
                 entry.state = table.adopt(state.clone())?;

@@ -60,7 +60,8 @@ impl<'a> Problem<'a> {
     ) -> Problem<'a> {
         let mut all: Vec<&Operation> = Vec::with_capacity(ops.len());
         all.extend(ops.iter().copied().filter(|op| !op.is_pending()));
-        all.sort_by_key(|op| op.call);
+        // Calls are distinct event positions: an unstable sort gives the one order, without a buffer.
+        all.sort_unstable_by_key(|op| op.call);
         let completed = all.len();
         let mut open: Vec<&Operation> = ops
             .iter()

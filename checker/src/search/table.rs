@@ -13,6 +13,8 @@ use crate::model::Model;
 const ILLEGAL: u32 = u32::MAX;
 /// Marks an op with no [`Model::reset_state`] (or effect state) in the caches of those.
 const NO_RESET: u32 = u32::MAX;
+/// Marks a cache entry not computed yet.
+const UNKNOWN: u32 = u32::MAX - 2;
 /// The anonymous state: one that no call still to be placed can observe before the next reset
 /// (see `Dfs::unobservable`). Only blind calls and resets may go in it; it is never interned.
 pub(crate) const UNOBSERVED: u32 = u32::MAX - 1;
@@ -27,30 +29,53 @@ pub(crate) struct Table<'m, M: Model> {
     by_hash: FxHashMap<u64, u32>,
     /// Per id: the previous id with the same hash, or `ILLEGAL`.
     same_hash: Vec<u32>,
-    steps: FxHashMap<u64, u32>,
-    reach: FxHashMap<u64, bool>,
-    resets: FxHashMap<u32, u32>,
-    effects: FxHashMap<u32, u32>,
+    /// Per (operation, state): the step and the lookahead's answer, in one entry.
+    cache: FxHashMap<u64, Cached>,
+    /// Per operation: the id of its reset state, [`NO_RESET`] or [`UNKNOWN`].
+    resets: Vec<u32>,
+    /// Per operation: the id of its effect state, [`NO_RESET`] or [`UNKNOWN`].
+    effects: Vec<u32>,
     states_max: usize,
+}
+
+/// What is known of one operation in one state.
+#[derive(Clone, Copy)]
+struct Cached {
+    /// The next state, [`ILLEGAL`] or [`UNKNOWN`].
+    step: u32,
+    /// [`Model::can_reach`]: 0 unknown, 1 false, 2 true.
+    reach: u8,
+}
+
+impl Cached {
+    const EMPTY: Cached = Cached {
+        step: UNKNOWN,
+        reach: 0,
+    };
 }
 
 /// The model produced more distinct states than the limit allows.
 pub(crate) struct TooManyStates(pub(crate) usize);
 
 impl<'m, M: Model> Table<'m, M> {
-    /// A table holding the model's initial state as id 0, and at most `states_max` states;
-    /// sized for a partition of `ops` operations so that small ones never grow their maps.
-    pub(crate) fn new(model: &'m M, states_max: usize, ops: usize) -> Table<'m, M> {
-        let expected = ops.saturating_mul(2).min(states_max).max(4);
+    /// A table holding the model's initial state as id 0, and at most `states_max` states,
+    /// for a problem of `ops` operations; sized for `expected` of them searched (a segment) so
+    /// that small searches never grow their maps.
+    pub(crate) fn new(
+        model: &'m M,
+        states_max: usize,
+        ops: usize,
+        expected: usize,
+    ) -> Table<'m, M> {
+        let expected = expected.saturating_mul(2).min(states_max).max(4);
         let mut table = Table {
             model,
             states: Vec::with_capacity(expected),
             by_hash: FxHashMap::with_capacity_and_hasher(expected, FxBuildHasher),
             same_hash: Vec::with_capacity(expected),
-            steps: FxHashMap::with_capacity_and_hasher(expected * 2, FxBuildHasher),
-            reach: FxHashMap::default(),
-            resets: FxHashMap::default(),
-            effects: FxHashMap::default(),
+            cache: FxHashMap::with_capacity_and_hasher(expected * 2, FxBuildHasher),
+            resets: vec![UNKNOWN; ops],
+            effects: vec![UNKNOWN; ops],
             states_max: states_max.max(1),
         };
         // Cannot fail: the table is empty and holds at least one state.
@@ -82,8 +107,9 @@ impl<'m, M: Model> Table<'m, M> {
             };
         }
         let key = (u64::from(op_index) << 32) | u64::from(state);
-        if let Some(&next) = self.steps.get(&key) {
-            return Ok((next != ILLEGAL).then_some(next));
+        let known = self.cache.get(&key).map_or(UNKNOWN, |cached| cached.step);
+        if known != UNKNOWN {
+            return Ok((known != ILLEGAL).then_some(known));
         }
         let now = &self.states[state as usize];
         let next = if info.read_only {
@@ -98,7 +124,7 @@ impl<'m, M: Model> Table<'m, M> {
                 None => ILLEGAL,
             }
         };
-        self.steps.insert(key, next);
+        self.cache.entry(key).or_insert(Cached::EMPTY).step = next;
         Ok((next != ILLEGAL).then_some(next))
     }
 
@@ -122,12 +148,12 @@ impl<'m, M: Model> Table<'m, M> {
             return info.blind;
         }
         let key = (u64::from(op_index) << 32) | u64::from(state);
-        let model = self.model;
-        let states = &self.states;
-        *self
-            .reach
-            .entry(key)
-            .or_insert_with(|| model.can_reach(&states[state as usize], op))
+        let cached = self.cache.entry(key).or_insert(Cached::EMPTY);
+        if cached.reach == 0 {
+            let reach = self.model.can_reach(&self.states[state as usize], op);
+            cached.reach = 1 + u8::from(reach);
+        }
+        cached.reach == 2
     }
 
     /// The id of [`Model::reset_state`] of operation number `op_index`, cached.
@@ -136,11 +162,11 @@ impl<'m, M: Model> Table<'m, M> {
         op_index: u32,
         op: &Operation,
     ) -> Result<Option<u32>, TooManyStates> {
-        if let Some(&id) = self.resets.get(&op_index) {
-            return Ok((id != NO_RESET).then_some(id));
+        let mut id = self.resets[op_index as usize];
+        if id == UNKNOWN {
+            id = self.intern_some(self.model.reset_state(op))?;
+            self.resets[op_index as usize] = id;
         }
-        let id = self.intern_some(self.model.reset_state(op))?;
-        self.resets.insert(op_index, id);
         Ok((id != NO_RESET).then_some(id))
     }
 
@@ -150,11 +176,11 @@ impl<'m, M: Model> Table<'m, M> {
         op_index: u32,
         op: &Operation,
     ) -> Result<Option<u32>, TooManyStates> {
-        if let Some(&id) = self.effects.get(&op_index) {
-            return Ok((id != NO_RESET).then_some(id));
+        let mut id = self.effects[op_index as usize];
+        if id == UNKNOWN {
+            id = self.intern_some(self.model.effect_state(op))?;
+            self.effects[op_index as usize] = id;
         }
-        let id = self.intern_some(self.model.effect_state(op))?;
-        self.effects.insert(op_index, id);
         Ok((id != NO_RESET).then_some(id))
     }
 
@@ -182,7 +208,11 @@ impl<'m, M: Model> Table<'m, M> {
         if self.states.len() >= self.states_max {
             return Err(TooManyStates(self.states_max));
         }
-        let id = u32::try_from(self.states.len()).map_err(|_| TooManyStates(self.states_max))?;
+        // Ids from UNKNOWN up are markers.
+        let id = u32::try_from(self.states.len())
+            .ok()
+            .filter(|&id| id < UNKNOWN)
+            .ok_or(TooManyStates(self.states_max))?;
         self.states.push(state);
         self.same_hash.push(head);
         self.by_hash.insert(hash, id);
