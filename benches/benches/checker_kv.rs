@@ -8,6 +8,10 @@ use checker::read::{self, Format};
 use checker::{CheckOptions, History, ModelKind, ModelSpec, Verdict, check_history};
 use criterion::{Criterion, criterion_group, criterion_main};
 
+/// The allocator the dsim binary uses, so that the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn load(name: &str) -> History {
     let path = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -12,6 +12,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sim_core::{LatencyDist, LinkConfig, NetworkConfig, SimBuilder, SimConfig, secs};
 
+/// The allocator the dsim binary uses, so that the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const NODES: u32 = 10;
 const IN_FLIGHT: u32 = 100;
 const SIM_SECONDS: u64 = 10;
