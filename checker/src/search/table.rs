@@ -15,6 +15,9 @@ const ILLEGAL: u32 = u32::MAX;
 const NO_RESET: u32 = u32::MAX;
 /// Marks a cache entry not computed yet.
 const UNKNOWN: u32 = u32::MAX - 2;
+/// Most (operation, state) entries kept in the dense cache (8 bytes each); pairs past it go to
+/// the hash map.
+const DENSE_ENTRIES_MAX: usize = 1 << 16;
 /// The anonymous state: one that no call still to be placed can observe before the next reset
 /// (see `Dfs::unobservable`). Only blind calls and resets may go in it; it is never interned.
 pub(crate) const UNOBSERVED: u32 = u32::MAX - 1;
@@ -29,7 +32,12 @@ pub(crate) struct Table<'m, M: Model> {
     by_hash: FxHashMap<u64, u32>,
     /// Per id: the previous id with the same hash, or `ILLEGAL`.
     same_hash: Vec<u32>,
-    /// Per (operation, state): the step and the lookahead's answer, in one entry.
+    /// Operations in the problem: the length of a row of `dense`.
+    ops: usize,
+    /// Per (state, operation), for the first states (while rows fit in
+    /// [`DENSE_ENTRIES_MAX`]): the step and the lookahead's answer, found without hashing.
+    dense: Vec<Cached>,
+    /// The same for the pairs past `dense`.
     cache: FxHashMap<u64, Cached>,
     /// Per operation: the id of its reset state, [`NO_RESET`] or [`UNKNOWN`].
     resets: Vec<u32>,
@@ -73,7 +81,9 @@ impl<'m, M: Model> Table<'m, M> {
             states: Vec::with_capacity(expected),
             by_hash: FxHashMap::with_capacity_and_hasher(expected, FxBuildHasher),
             same_hash: Vec::with_capacity(expected),
-            cache: FxHashMap::with_capacity_and_hasher(expected * 2, FxBuildHasher),
+            ops,
+            dense: Vec::with_capacity(ops.saturating_mul(expected).min(DENSE_ENTRIES_MAX)),
+            cache: FxHashMap::default(),
             resets: vec![UNKNOWN; ops],
             effects: vec![UNKNOWN; ops],
             states_max: states_max.max(1),
@@ -106,8 +116,7 @@ impl<'m, M: Model> Table<'m, M> {
                 self.reset(op_index, op)
             };
         }
-        let key = (u64::from(op_index) << 32) | u64::from(state);
-        let known = self.cache.get(&key).map_or(UNKNOWN, |cached| cached.step);
+        let known = self.cached(op_index, state).step;
         if known != UNKNOWN {
             return Ok((known != ILLEGAL).then_some(known));
         }
@@ -124,7 +133,7 @@ impl<'m, M: Model> Table<'m, M> {
                 None => ILLEGAL,
             }
         };
-        self.cache.entry(key).or_insert(Cached::EMPTY).step = next;
+        self.cached(op_index, state).step = next;
         Ok((next != ILLEGAL).then_some(next))
     }
 
@@ -147,13 +156,23 @@ impl<'m, M: Model> Table<'m, M> {
             // Blind calls go in it; every other call that could observe it cannot.
             return info.blind;
         }
-        let key = (u64::from(op_index) << 32) | u64::from(state);
-        let cached = self.cache.entry(key).or_insert(Cached::EMPTY);
-        if cached.reach == 0 {
-            let reach = self.model.can_reach(&self.states[state as usize], op);
-            cached.reach = 1 + u8::from(reach);
+        let mut reach = self.cached(op_index, state).reach;
+        if reach == 0 {
+            reach = 1 + u8::from(self.model.can_reach(&self.states[state as usize], op));
+            self.cached(op_index, state).reach = reach;
         }
-        cached.reach == 2
+        reach == 2
+    }
+
+    /// The cache entry of operation `op_index` in interned state `state`.
+    #[inline]
+    fn cached(&mut self, op_index: u32, state: u32) -> &mut Cached {
+        let at = (state as usize) * self.ops + op_index as usize;
+        if at < self.dense.len() {
+            return &mut self.dense[at];
+        }
+        let key = (u64::from(op_index) << 32) | u64::from(state);
+        self.cache.entry(key).or_insert(Cached::EMPTY)
     }
 
     /// The id of [`Model::reset_state`] of operation number `op_index`, cached.
@@ -215,7 +234,69 @@ impl<'m, M: Model> Table<'m, M> {
             .ok_or(TooManyStates(self.states_max))?;
         self.states.push(state);
         self.same_hash.push(head);
+        // The new state's row, while rows fit (ids are dense, so rows stay in id order).
+        if self.dense.len() == (id as usize) * self.ops
+            && self.dense.len() + self.ops <= DENSE_ENTRIES_MAX
+        {
+            self.dense
+                .resize(self.dense.len() + self.ops, Cached::EMPTY);
+        }
         self.by_hash.insert(hash, id);
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DENSE_ENTRIES_MAX, Table};
+    use crate::history::{OpFn, Operation, Value};
+    use crate::model::Kv;
+
+    fn append(tail: &str) -> Operation {
+        Operation {
+            id: 0,
+            process: 0,
+            f: OpFn::Append,
+            key: None,
+            input: Value::Str(tail.to_owned()),
+            output: None,
+            call: 0,
+            ret: Some(1),
+            call_time: 0,
+            ret_time: Some(1),
+            line: 0,
+        }
+    }
+
+    /// Steps of states past the dense rows (kept in the hash map) give the same answers, and
+    /// cached answers are the ones first computed.
+    #[test]
+    fn states_past_the_dense_rows_are_cached_in_the_map() {
+        let model = Kv {
+            initial: Value::Str(String::new()),
+        };
+        // One row fits, the second does not.
+        let ops = DENSE_ENTRIES_MAX / 2 + 1;
+        let mut table = Table::new(&model, 16, ops, 4);
+        let op = append("a");
+        let info = super::super::prepare::OpInfo {
+            call: 0,
+            ret: 1,
+            window: 1,
+            read_only: false,
+            growing: true,
+            blind: true,
+            class_start: false,
+        };
+        let last = (ops - 1) as u32;
+        let one = table.step(last, &op, &info, 0).ok().flatten().unwrap();
+        let two = table.step(last, &op, &info, one).ok().flatten().unwrap();
+        assert_eq!(table.dense.len(), ops);
+        assert!(!table.cache.is_empty());
+        assert_eq!(table.state(two), Some(&Value::Str("aa".to_owned())));
+        for _ in 0..2 {
+            assert_eq!(table.step(last, &op, &info, 0).ok().flatten(), Some(one));
+            assert_eq!(table.step(last, &op, &info, one).ok().flatten(), Some(two));
+        }
     }
 }
