@@ -338,8 +338,8 @@ impl History {
                     source_name: self.source.clone(),
                     line,
                     process: event.process,
-                    expected: format!("{} on key {:?}", op.f.name(), op.key),
-                    found: format!("{} on key {:?}", event.f.name(), event.key),
+                    expected: call_text(op.f, op.key.as_ref()),
+                    found: call_text(event.f, event.key.as_ref()),
                 });
             }
             match event.kind {
@@ -357,5 +357,13 @@ impl History {
             ops.retain(|_| !failed.next().unwrap_or(false));
         }
         Ok(ops)
+    }
+}
+
+/// A call as error messages name it: `get on key "1"`, or `read` without a key.
+pub(crate) fn call_text(f: OpFn, key: Option<&Value>) -> String {
+    match key {
+        Some(key) => format!("{} on key {key}", f.name()),
+        None => f.name().to_owned(),
     }
 }

@@ -25,7 +25,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 use crate::check::{CheckOptions, CheckReport, PartitionReport, Verdict};
 use crate::error::{CheckError, HistoryError};
 use crate::explain::Explanation;
-use crate::history::{Event, EventKind, OpFn, Operation, Value};
+use crate::history::{Event, EventKind, OpFn, Operation, Value, call_text};
 use crate::model::Model;
 use crate::partition::{self, Partition, RunMode};
 use crate::search::{self, Entry, Outcome, SearchStats, Step, Stop};
@@ -187,8 +187,8 @@ impl<'m, M: Model> Checker<'m, M> {
                 source_name: self.source.clone(),
                 line,
                 process: event.process,
-                expected: format!("{} on key {:?}", op.f.name(), op.key),
-                found: format!("{} on key {:?}", event.f.name(), key),
+                expected: call_text(op.f, op.key.as_ref()),
+                found: call_text(event.f, key.as_ref().as_ref()),
             }
             .into());
         }

@@ -329,6 +329,17 @@ fn pairing_and_model_errors() {
             .to_string()
             .contains("expected an invoke")
     );
+    let other_key = "{:process 0, :type :invoke, :f :get, :key \"1\", :value nil}\n{:process 0, :type :ok, :f :get, :key \"2\", :value \"x\"}\n";
+    let history = read_str(other_key, "k.txt", Format::KvEdn).unwrap();
+    let expected = "k.txt:2: process 0 completes get on key \"2\", expected get on key \"1\"";
+    assert_eq!(history.operations().unwrap_err().to_string(), expected);
+    let err = checker::check_history(
+        &history,
+        &ModelSpec::new(ModelKind::Kv),
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), expected);
     let txn = read_str(
         "[{:process 0, :type :invoke, :f :txn, :value []}]",
         "t.edn",
