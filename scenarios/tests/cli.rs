@@ -1,12 +1,12 @@
 //! The `dsim` binary as a user meets it: exit codes, JSON output, artefacts, determinism across
 //! processes, and clear errors for bad scenario files.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::{buggy_register_file, root};
 
 fn library(name: &str) -> PathBuf {
     root().join("scenarios/library").join(name)
@@ -253,24 +253,23 @@ fn histories() -> PathBuf {
     root().join("../shared/histories")
 }
 
-#[test]
-fn check_gives_the_published_verdicts_with_their_exit_codes() {
-    let good = histories().join("porcupine/etcd/etcd_002.log");
-    let bad = histories().join("porcupine/etcd/etcd_000.log");
-    let out = dsim(&[
-        "check",
-        good.to_str().unwrap(),
-        "--model",
-        "cas-register",
-        "--json",
-    ]);
+/// `dsim check FILE --model MODEL --json`, which must exit 0 (linearizable): its JSON.
+fn check_json_ok(file: &Path, model: &str) -> serde_json::Value {
+    let out = dsim(&["check", file.to_str().unwrap(), "--model", model, "--json"]);
     assert_eq!(
         out.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v = json(&out);
+    json(&out)
+}
+
+#[test]
+fn check_gives_the_published_verdicts_with_their_exit_codes() {
+    let good = histories().join("porcupine/etcd/etcd_002.log");
+    let bad = histories().join("porcupine/etcd/etcd_000.log");
+    let v = check_json_ok(&good, "cas-register");
     assert_eq!(v["verdict"], "linearizable");
     for field in ["partitions", "ops", "elapsed_ms"] {
         assert!(v.get(field).is_some(), "missing {field} in {v}");
@@ -340,20 +339,9 @@ fn check_rejects_a_bad_line_in_the_middle_of_a_long_history() {
         ));
     }
     std::fs::write(&path, &text).unwrap();
-    let out = dsim(&[
-        "check",
-        path.to_str().unwrap(),
-        "--model",
-        "register",
-        "--json",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let held = json(&out)["held_ops_max"].as_u64().unwrap();
+    let held = check_json_ok(&path, "register")["held_ops_max"]
+        .as_u64()
+        .unwrap();
     assert!(held < 40_000, "{held}");
 
     let mut lines: Vec<&str> = text.lines().collect();
@@ -371,22 +359,10 @@ fn check_rejects_a_bad_line_in_the_middle_of_a_long_history() {
     }
 }
 
-/// The register scenario with a bug switched on, written to a temporary directory.
-fn buggy_register(dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(library("register.json")).unwrap();
-    let text = text.replace(
-        "\"resend_ns\": \"20ms\"",
-        "\"resend_ns\": \"20ms\", \"bugs\": [\"no_dedup\"]",
-    );
-    let path = dir.join("buggy.json");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 #[test]
 fn sweep_reports_failing_seeds_with_repro_commands_and_shards_merge() {
     let dir = tempfile::tempdir().unwrap();
-    let buggy = buggy_register(dir.path());
+    let buggy = buggy_register_file(dir.path());
     let buggy = buggy.to_str().unwrap();
     let out = dsim(&["sweep", buggy, "--seeds", "0..6", "--jobs", "2"]);
     assert_eq!(out.status.code(), Some(1));
@@ -467,7 +443,7 @@ fn replay_reproduces_a_saved_run_and_notices_tampering() {
 #[test]
 fn shrink_writes_a_smaller_scenario_that_still_fails_the_same_check() {
     let dir = tempfile::tempdir().unwrap();
-    let buggy = buggy_register(dir.path());
+    let buggy = buggy_register_file(dir.path());
     let out_file = dir.path().join("small.json");
     let out = dsim(&[
         "shrink",

@@ -1,6 +1,7 @@
 //! A key/value map. Keys are independent, so the checker splits the history by key and this
 //! model sees one key's value.
 
+use super::register::{register_effect, register_step};
 use super::{Model, cas_args, expect_fns};
 use crate::history::{OpFn, Operation, Value};
 
@@ -26,21 +27,8 @@ impl Model for Kv {
 
     fn step(&self, state: &Value, op: &Operation) -> Option<Value> {
         match op.f {
-            OpFn::Get | OpFn::Read => match &op.output {
-                Some(out) => (out == state).then(|| state.clone()),
-                None => Some(state.clone()),
-            },
-            OpFn::Put | OpFn::Write => Some(op.input.clone()),
             OpFn::Append => append(state, &op.input),
-            OpFn::Cas => {
-                let (from, to) = cas_args(&op.input)?;
-                if op.output == Some(Value::Bool(false)) {
-                    (from != state).then(|| state.clone())
-                } else {
-                    (from == state).then(|| to.clone())
-                }
-            }
-            _ => None,
+            _ => register_step(state, op),
         }
     }
 
@@ -93,11 +81,7 @@ impl Model for Kv {
     }
 
     fn effect_state(&self, op: &Operation) -> Option<Value> {
-        match op.f {
-            OpFn::Put | OpFn::Write => Some(op.input.clone()),
-            OpFn::Cas => cas_args(&op.input).map(|(_, to)| to.clone()),
-            _ => None,
-        }
+        register_effect(op)
     }
 
     fn is_blind(&self, op: &Operation) -> bool {

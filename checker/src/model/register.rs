@@ -26,22 +26,7 @@ impl Model for Register {
     }
 
     fn step(&self, state: &Value, op: &Operation) -> Option<Value> {
-        match op.f {
-            OpFn::Read => match &op.output {
-                Some(out) => (out == state).then(|| state.clone()),
-                None => Some(state.clone()),
-            },
-            OpFn::Write => Some(op.input.clone()),
-            OpFn::Cas => {
-                let (from, to) = cas_args(&op.input)?;
-                if op.output == Some(Value::Bool(false)) {
-                    (from != state).then(|| state.clone())
-                } else {
-                    (from == state).then(|| to.clone())
-                }
-            }
-            _ => None,
-        }
+        register_step(state, op)
     }
 
     fn validate(&self, op: &Operation) -> Result<(), String> {
@@ -83,11 +68,7 @@ impl Model for Register {
     }
 
     fn effect_state(&self, op: &Operation) -> Option<Value> {
-        match op.f {
-            OpFn::Write => Some(op.input.clone()),
-            OpFn::Cas => cas_args(&op.input).map(|(_, to)| to.clone()),
-            _ => None,
-        }
+        register_effect(op)
     }
 
     fn is_growing(&self, op: &Operation) -> bool {
@@ -101,5 +82,36 @@ impl Model for Register {
 
     fn describe(&self, state: &Value) -> String {
         state.to_string()
+    }
+}
+
+/// A register's step, shared with [`super::Kv`] (whose `get` / `put` are `read` / `write`):
+/// `read` returns the value, `write` replaces it, `cas` as described on [`Register`]. Which
+/// functions a model accepts is up to its `validate`.
+pub(super) fn register_step(state: &Value, op: &Operation) -> Option<Value> {
+    match op.f {
+        OpFn::Read | OpFn::Get => match &op.output {
+            Some(out) => (out == state).then(|| state.clone()),
+            None => Some(state.clone()),
+        },
+        OpFn::Write | OpFn::Put => Some(op.input.clone()),
+        OpFn::Cas => {
+            let (from, to) = cas_args(&op.input)?;
+            if op.output == Some(Value::Bool(false)) {
+                (from != state).then(|| state.clone())
+            } else {
+                (from == state).then(|| to.clone())
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The state a register's `write` / `put` or successful `cas` leaves, whatever it replaced.
+pub(super) fn register_effect(op: &Operation) -> Option<Value> {
+    match op.f {
+        OpFn::Write | OpFn::Put => Some(op.input.clone()),
+        OpFn::Cas => cas_args(&op.input).map(|(_, to)| to.clone()),
+        _ => None,
     }
 }
