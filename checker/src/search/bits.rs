@@ -26,6 +26,25 @@ impl<const N: usize> Bits<N> {
         self.0[i / 64] &= !(1 << (i % 64));
     }
 
+    /// The clear bits at positions `from..width`, lowest first: the unplaced calls of a
+    /// window, found a word at a time instead of a bit at a time.
+    #[inline]
+    pub(crate) fn clear_in(&self, from: usize, width: usize) -> ClearBits<N> {
+        let width = width.min(64 * N);
+        let word = from / 64;
+        let current = if from < width {
+            !self.0[word] & window_mask(from % 64, width - word * 64)
+        } else {
+            0
+        };
+        ClearBits {
+            words: self.0,
+            word,
+            current,
+            width,
+        }
+    }
+
     /// How many low bits are set before the first clear one.
     #[inline]
     pub(crate) fn trailing_ones(&self) -> usize {
@@ -81,9 +100,69 @@ impl<const N: usize> Bits<N> {
     }
 }
 
+/// The bits `from..to` of a word (`to` may pass 64).
+#[inline]
+fn window_mask(from: usize, to: usize) -> u64 {
+    let high = if to >= 64 { u64::MAX } else { (1u64 << to) - 1 };
+    high & (u64::MAX << from)
+}
+
+/// Iterator over the clear bits of a [`Bits`] in a range ([`Bits::clear_in`]).
+pub(crate) struct ClearBits<const N: usize> {
+    words: [u64; N],
+    /// The word `current` came from.
+    word: usize,
+    /// The clear bits of that word still to give, as set bits.
+    current: u64,
+    width: usize,
+}
+
+impl<const N: usize> Iterator for ClearBits<N> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        loop {
+            if self.current != 0 {
+                let bit = self.current.trailing_zeros() as usize;
+                self.current &= self.current - 1;
+                return Some(self.word * 64 + bit);
+            }
+            self.word += 1;
+            if self.word >= N || self.word * 64 >= self.width {
+                return None;
+            }
+            self.current = !self.words[self.word] & window_mask(0, self.width - self.word * 64);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Bits;
+
+    /// The clear bits in a range are exactly those `get` says are clear, in order.
+    #[test]
+    fn clear_in_lists_the_clear_bits_of_the_range() {
+        let mut bits = Bits::<3>::EMPTY;
+        for i in [0, 1, 5, 63, 64, 66, 127, 128, 130, 191] {
+            bits.set(i);
+        }
+        for (from, width) in [
+            (0, 0),
+            (0, 10),
+            (3, 70),
+            (64, 64),
+            (60, 192),
+            (0, 192),
+            (5, 300),
+            (190, 192),
+        ] {
+            let expected: Vec<usize> = (from..width.min(192)).filter(|&i| !bits.get(i)).collect();
+            let found: Vec<usize> = bits.clear_in(from, width).collect();
+            assert_eq!(found, expected, "from {from} width {width}");
+        }
+    }
 
     /// Shifting down then up with ones restores a set whose low bits were ones.
     #[test]

@@ -30,6 +30,12 @@ const STOP_CHECK_STEPS: u64 = 1024;
 const STATES_SHOWN_MAX: usize = 8;
 /// Most unplaced calls [`Dfs::unobservable`] looks at before it answers "observable".
 const UNOBSERVED_SCAN_MAX: usize = 256;
+/// Dead ends a search meets before it starts merging unobservable states (plus one per
+/// [`UNOBSERVED_OPS_PER_DEAD_END`] completed calls): the merge pays off only in searches that
+/// backtrack, and costs a scan of the unplaced calls at every new state.
+const UNOBSERVED_DEAD_ENDS_MIN: u64 = 4;
+/// See [`UNOBSERVED_DEAD_ENDS_MIN`].
+const UNOBSERVED_OPS_PER_DEAD_END: usize = 8;
 
 /// A point in the search: which calls are linearized, and the model state they leave.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,6 +86,12 @@ struct Dfs<'p, 'm, M: Model, const N: usize> {
     deepest: Deepest,
     /// Scratch for the lookahead: unplaced calls that may change the state arbitrarily.
     shrinkers: Vec<u32>,
+    /// Dead ends met so far.
+    dead_ends: u64,
+    /// Whether states nobody observes are merged ([`Dfs::unobservable`]): only once the search
+    /// has met `merge_after` dead ends, and only when some call is blind.
+    merge_unobserved: bool,
+    merge_after: u64,
 }
 
 /// Runs the search with bitsets of `N` words from `entries`. When more of the history follows
@@ -119,6 +131,10 @@ pub(super) fn run<M: Model, const N: usize>(
             states: Vec::new(),
         },
         shrinkers: Vec::new(),
+        dead_ends: 0,
+        merge_unobserved: false,
+        merge_after: UNOBSERVED_DEAD_ENDS_MIN
+            + (problem.completed / UNOBSERVED_OPS_PER_DEAD_END) as u64,
     };
     let mut entries = match dfs.configs_of(entries) {
         Ok(configs) => configs,
@@ -311,6 +327,12 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
                 // A dead end (or an exit): the deepest configurations are among these, so depth
                 // is noted here, not at every step of a search that succeeds.
                 self.note_depth(None);
+                if (self.config.front as usize) < boundary {
+                    self.dead_ends += 1;
+                }
+                if self.dead_ends == self.merge_after {
+                    self.merge_unobserved = self.problem.any_blind;
+                }
                 let Some(frame) = self.stack.pop() else {
                     return Ok(false);
                 };
@@ -321,7 +343,7 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
             };
             let frame = self.apply(op, next_state, resume);
             // Only a new state can have become unobservable (a read placed rarely makes one).
-            if self.problem.any_blind
+            if self.merge_unobserved
                 && next_state != frame.state_before
                 && self.config.state != UNOBSERVED
                 && self.unobservable().map_err(too_many)?
@@ -377,13 +399,13 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
         if cursor == 0 {
             // A read-only call that may go now and is legal goes now, alone: any linearization
             // can be reordered to place it here.
-            for k in 0..width {
+            // Calls are in call order: once one is called too late, so are the rest.
+            for k in self.config.window.clear_in(0, width) {
                 let op = front + k;
                 if info[op].call >= min_ret {
                     break;
                 }
                 if info[op].read_only
-                    && !self.config.window.get(k)
                     && self
                         .table
                         .step(op as u32, problem.ops[op], &info[op], state)?
@@ -394,23 +416,20 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
             }
         }
         let mut pos = cursor;
-        while pos < window_max {
-            let k = pos as usize;
-            let op = front + k;
-            if k >= width || info[op].call >= min_ret {
-                pos = window_max;
-                break;
+        if pos < window_max {
+            for k in self.config.window.clear_in(pos as usize, width) {
+                let op = front + k;
+                if info[op].call >= min_ret {
+                    break;
+                }
+                if let Some(next) = self
+                    .table
+                    .step(op as u32, problem.ops[op], &info[op], state)?
+                {
+                    return Ok(Some((op as u32, next, k as u32 + 1)));
+                }
             }
-            pos += 1;
-            if self.config.window.get(k) {
-                continue;
-            }
-            if let Some(next) = self
-                .table
-                .step(op as u32, problem.ops[op], &info[op], state)?
-            {
-                return Ok(Some((op as u32, next, pos)));
-            }
+            pos = window_max;
         }
         let pending = problem.pending_len() as u32;
         while pos < window_max + pending {
@@ -452,8 +471,8 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
         let state = self.config.state;
         // The latest return of a call the lookahead looks at bounds the shrinkers it needs.
         let mut ret_max = 0;
-        for k in 0..width {
-            if !self.config.window.get(k) && info[front + k].growing {
+        for k in self.config.window.clear_in(0, width) {
+            if info[front + k].growing {
                 ret_max = ret_max.max(info[front + k].ret);
             }
         }
@@ -479,9 +498,9 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
                 self.shrinkers.push(op as u32);
             }
         }
-        for k in 0..width {
+        for k in self.config.window.clear_in(0, width) {
             let g = front + k;
-            if self.config.window.get(k) || !info[g].growing {
+            if !info[g].growing {
                 continue;
             }
             if self
@@ -602,10 +621,8 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
         let info = &self.problem.info;
         let width = info[front].window as usize;
         let mut min = u32::MAX;
-        for k in 0..width {
-            if !self.config.window.get(k) {
-                min = min.min(info[front + k].ret);
-            }
+        for k in self.config.window.clear_in(0, width) {
+            min = min.min(info[front + k].ret);
         }
         min
     }
@@ -619,8 +636,9 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
         }
         let info = &self.problem.info;
         let width = info[front].window as usize;
-        (0..width)
-            .filter(|&k| !self.config.window.get(k))
+        self.config
+            .window
+            .clear_in(0, width)
             .min_by_key(|&k| info[front + k].ret)
             .map_or(front as u32, |k| (front + k) as u32)
     }
