@@ -24,6 +24,7 @@ pub mod error;
 pub mod explain;
 pub mod history;
 mod html;
+mod in_flight;
 pub mod model;
 mod partition;
 pub mod read;

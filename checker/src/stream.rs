@@ -26,6 +26,7 @@ use crate::check::{CheckOptions, CheckReport, PartitionReport, Verdict};
 use crate::error::{CheckError, HistoryError};
 use crate::explain::Explanation;
 use crate::history::{Event, EventKind, OpFn, Operation, Value, call_text};
+use crate::in_flight::InFlight;
 use crate::model::Model;
 use crate::partition::{self, Partition, RunMode};
 use crate::search::{self, Entry, Outcome, SearchStats, Step, Stop};
@@ -42,8 +43,8 @@ pub struct Checker<'m, M: Model> {
     options: CheckOptions,
     start: Instant,
     deadline: Option<Instant>,
-    /// The call in flight of each process (looked up, never iterated in an order that shows).
-    open: FxHashMap<u64, Open>,
+    /// The call in flight of each process (never iterated in an order that shows).
+    open: InFlight<Open>,
     /// Partition number of each key.
     index: FxHashMap<Option<Value>, usize>,
     parts: Vec<Part<M::State>>,
@@ -113,7 +114,7 @@ impl<'m, M: Model> Checker<'m, M> {
             deadline: options.limits.timeout.map(|timeout| start + timeout),
             // Room for a typical history's processes and keys, so that small checks never
             // rehash.
-            open: FxHashMap::with_capacity_and_hasher(MAPS_CAPACITY, FxBuildHasher),
+            open: InFlight::new(),
             index: FxHashMap::with_capacity_and_hasher(MAPS_CAPACITY, FxBuildHasher),
             parts: Vec::new(),
             position: 0,
@@ -173,7 +174,7 @@ impl<'m, M: Model> Checker<'m, M> {
         if event.kind == EventKind::Invoke {
             return self.invoke(event, line, position, key.into_owned(), value.into_owned());
         }
-        let Some(Open { mut op, part }) = self.open.remove(&event.process) else {
+        let Some(Open { mut op, part }) = self.open.remove(event.process) else {
             return Err(HistoryError::NoInvoke {
                 source_name: self.source.clone(),
                 line,
@@ -220,7 +221,7 @@ impl<'m, M: Model> Checker<'m, M> {
     /// Searches what is left and gives the verdict.
     pub fn finish(mut self) -> Result<CheckReport, CheckError> {
         // Calls never completed stay open forever, in call order.
-        let mut never: Vec<Open> = std::mem::take(&mut self.open).into_values().collect();
+        let mut never: Vec<Open> = self.open.drain();
         never.sort_by_key(|open| open.op.id);
         for Open { op, part } in never {
             self.open_forever(op, part)?;
@@ -283,7 +284,7 @@ impl<'m, M: Model> Checker<'m, M> {
         key: Option<Value>,
         input: Value,
     ) -> Result<(), CheckError> {
-        if let Some(open) = self.open.get(&event.process) {
+        if let Some(open) = self.open.get(event.process) {
             return Err(HistoryError::DoubleInvoke {
                 source_name: self.source.clone(),
                 line,

@@ -235,12 +235,19 @@ impl ModelSpec {
 }
 
 /// `"expected one of f1, f2"` for a model's `validate`.
+#[inline]
 fn expect_fns(op: &Operation, allowed: &[OpFn]) -> Result<(), String> {
     if allowed.contains(&op.f) {
         return Ok(());
     }
+    Err(accepts_only(allowed))
+}
+
+/// The message of [`expect_fns`], apart: it is built only for a bad operation.
+#[cold]
+fn accepts_only(allowed: &[OpFn]) -> String {
     let names: Vec<&str> = allowed.iter().map(|f| f.name()).collect();
-    Err(format!("this model accepts {} only", names.join(", ")))
+    format!("this model accepts {} only", names.join(", "))
 }
 
 /// The `[from, to]` of a cas.

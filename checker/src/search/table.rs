@@ -46,20 +46,32 @@ pub(crate) struct Table<'m, M: Model> {
     states_max: usize,
 }
 
-/// What is known of one operation in one state.
+/// What is known of one operation in one state. All zeros is nothing known, so that a new
+/// state's row of the dense cache is a memset.
 #[derive(Clone, Copy)]
 struct Cached {
-    /// The next state, [`ILLEGAL`] or [`UNKNOWN`].
-    step: u32,
+    /// The next state, [`ILLEGAL`] or [`UNKNOWN`], xor [`UNKNOWN`].
+    step_xor: u32,
     /// [`Model::can_reach`]: 0 unknown, 1 false, 2 true.
-    reach: u8,
+    reach: u32,
 }
 
 impl Cached {
     const EMPTY: Cached = Cached {
-        step: UNKNOWN,
+        step_xor: 0,
         reach: 0,
     };
+
+    /// The next state, [`ILLEGAL`] or [`UNKNOWN`].
+    #[inline]
+    fn step(self) -> u32 {
+        self.step_xor ^ UNKNOWN
+    }
+
+    #[inline]
+    fn set_step(&mut self, step: u32) {
+        self.step_xor = step ^ UNKNOWN;
+    }
 }
 
 /// The model produced more distinct states than the limit allows.
@@ -116,7 +128,7 @@ impl<'m, M: Model> Table<'m, M> {
                 self.reset(op_index, op)
             };
         }
-        let known = self.cached(op_index, state).step;
+        let known = self.cached(op_index, state).step();
         if known != UNKNOWN {
             return Ok((known != ILLEGAL).then_some(known));
         }
@@ -133,7 +145,7 @@ impl<'m, M: Model> Table<'m, M> {
                 None => ILLEGAL,
             }
         };
-        self.cached(op_index, state).step = next;
+        self.cached(op_index, state).set_step(next);
         Ok((next != ILLEGAL).then_some(next))
     }
 
@@ -158,7 +170,7 @@ impl<'m, M: Model> Table<'m, M> {
         }
         let mut reach = self.cached(op_index, state).reach;
         if reach == 0 {
-            reach = 1 + u8::from(self.model.can_reach(&self.states[state as usize], op));
+            reach = 1 + u32::from(self.model.can_reach(&self.states[state as usize], op));
             self.cached(op_index, state).reach = reach;
         }
         reach == 2
