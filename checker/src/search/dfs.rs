@@ -355,7 +355,12 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
                 cursor = resume;
                 continue;
             }
-            if let Some(unreachable) = self.unreachable_call().map_err(too_many)? {
+            // A call that left the state as it was and moved no new call into the window
+            // cannot make the lookahead find anything its parent's did not.
+            let same_lookahead = next_state == frame.state_before && frame.shift == 0;
+            if !same_lookahead
+                && let Some(unreachable) = self.unreachable_call().map_err(too_many)?
+            {
                 // A legal prefix after all: the explanation may show it, blocked by the call
                 // the lookahead found out of reach.
                 self.stack.push(frame);
