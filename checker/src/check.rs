@@ -249,7 +249,10 @@ pub fn check_with_model<M: Model>(
 }
 
 /// Pushes every event of `history`, borrowed.
-fn push_all<M: Model>(checker: &mut Checker<'_, M>, history: &History) -> Result<(), CheckError> {
+fn push_all<'h, M: Model>(
+    checker: &mut Checker<'_, 'h, M>,
+    history: &'h History,
+) -> Result<(), CheckError> {
     for (i, event) in history.events.iter().enumerate() {
         checker.push_ref(event, history.lines.get(i).copied().unwrap_or(0))?;
     }
@@ -284,6 +287,11 @@ pub(crate) fn overall(reports: &[PartitionReport]) -> (Verdict, Option<String>) 
 }
 
 /// The operations of a report's partition (those with its key), for the HTML timeline.
-pub fn partition_ops<'a>(report: &PartitionReport, ops: &'a [Operation]) -> Vec<&'a Operation> {
-    ops.iter().filter(|op| op.key == report.key).collect()
+pub fn partition_ops<'a, 'h>(
+    report: &PartitionReport,
+    ops: &'a [Operation<'h>],
+) -> Vec<&'a Operation<'h>> {
+    ops.iter()
+        .filter(|op| op.key() == report.key.as_ref())
+        .collect()
 }

@@ -38,7 +38,7 @@ pub struct OpRef {
 
 impl OpRef {
     /// The reference to `op`.
-    pub fn of(op: &Operation) -> OpRef {
+    pub fn of(op: &Operation<'_>) -> OpRef {
         OpRef {
             id: op.id,
             process: op.process,

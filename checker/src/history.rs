@@ -6,6 +6,7 @@
 //! [`History::operations`] pairs invocations with completions into [`Operation`]s, the unit the
 //! models and the search work on.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
@@ -220,9 +221,11 @@ pub struct History {
     pub skipped: usize,
 }
 
-/// One call: an invocation paired with its completion.
+/// One call: an invocation paired with its completion. Its key and values are borrowed from
+/// the events when those stay in memory for the check (`'a`), so pairing copies no values;
+/// owned otherwise.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Operation {
+pub struct Operation<'a> {
     /// The call's number among the history's invocations (0-based, in call order). Failed
     /// calls are dropped and leave gaps, so the number is known as soon as the call is made.
     pub id: usize,
@@ -232,11 +235,11 @@ pub struct Operation {
     pub f: OpFn,
     /// The key, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<Value>,
+    pub key: Option<Cow<'a, Value>>,
     /// The argument, from the invocation.
-    pub input: Value,
+    pub input: Cow<'a, Value>,
     /// The result, from the `ok` completion; `None` when unknown (`info` or never completed).
-    pub output: Option<Value>,
+    pub output: Option<Cow<'a, Value>>,
     /// Index of the invocation in the history's events.
     pub call: usize,
     /// Index of the `ok` completion; `None` for an operation that stays open forever.
@@ -249,26 +252,54 @@ pub struct Operation {
     pub line: u32,
 }
 
-impl Operation {
+impl Operation<'_> {
+    /// The argument.
+    #[inline]
+    pub fn input(&self) -> &Value {
+        &self.input
+    }
+
+    /// The result, when known.
+    #[inline]
+    pub fn output(&self) -> Option<&Value> {
+        self.output.as_deref()
+    }
+
+    /// The key, if any.
+    #[inline]
+    pub fn key(&self) -> Option<&Value> {
+        self.key.as_deref()
+    }
+
+    /// The same operation owning its key and values.
+    pub fn into_owned(self) -> Operation<'static> {
+        Operation {
+            key: self.key.map(|key| Cow::Owned(key.into_owned())),
+            input: Cow::Owned(self.input.into_owned()),
+            output: self.output.map(|out| Cow::Owned(out.into_owned())),
+            ..self
+        }
+    }
+
     /// Whether the operation may take effect at any time after its call, or never.
     pub fn is_pending(&self) -> bool {
         self.ret.is_none()
     }
 }
 
-impl fmt::Display for Operation {
+impl fmt::Display for Operation<'_> {
     /// `p3 write 4 -> ok`, `p1 read -> 3`, `p2 cas [1 2] -> ?` (unknown outcome).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "p{} {}", self.process, self.f.name())?;
         if let Some(key) = &self.key {
             write!(f, " {key}")?;
         }
-        if self.input != Value::Nil {
+        if *self.input != Value::Nil {
             write!(f, " {}", self.input)?;
         }
         match &self.output {
             None => f.write_str(" -> ?"),
-            Some(out) if *out == self.input && self.input != Value::Nil => f.write_str(" -> ok"),
+            Some(out) if *out == self.input && *self.input != Value::Nil => f.write_str(" -> ok"),
             Some(out) => write!(f, " -> {out}"),
         }
     }
@@ -286,10 +317,10 @@ impl History {
         }
     }
 
-    /// Pairs invocations with completions. `fail`ed calls are dropped (they did not happen);
-    /// `info` and never-completed calls stay open forever.
-    pub fn operations(&self) -> Result<Vec<Operation>, HistoryError> {
-        let mut ops: Vec<Operation> = Vec::new();
+    /// Pairs invocations with completions, borrowing their keys and values. `fail`ed calls are
+    /// dropped (they did not happen); `info` and never-completed calls stay open forever.
+    pub fn operations(&self) -> Result<Vec<Operation<'_>>, HistoryError> {
+        let mut ops: Vec<Operation<'_>> = Vec::new();
         let mut failed: Vec<bool> = Vec::new();
         // Open call per process: index into `ops`. Only looked up, never iterated, so nothing
         // depends on hashing order.
@@ -312,8 +343,8 @@ impl History {
                     id: ops.len(),
                     process: event.process,
                     f: event.f,
-                    key: event.key.clone(),
-                    input: event.value.clone(),
+                    key: event.key.as_ref().map(Cow::Borrowed),
+                    input: Cow::Borrowed(&event.value),
                     output: None,
                     call: index,
                     ret: None,
@@ -333,18 +364,18 @@ impl History {
             };
             let op = &mut ops[slot];
             // A completion may leave the key out; if it names one, it must be the call's.
-            if op.f != event.f || (event.key.is_some() && op.key != event.key) {
+            if op.f != event.f || (event.key.is_some() && op.key.as_deref() != event.key.as_ref()) {
                 return Err(HistoryError::Mismatch {
                     source_name: self.source.clone(),
                     line,
                     process: event.process,
-                    expected: call_text(op.f, op.key.as_ref()),
+                    expected: call_text(op.f, op.key.as_deref()),
                     found: call_text(event.f, event.key.as_ref()),
                 });
             }
             match event.kind {
                 EventKind::Ok => {
-                    op.output = Some(event.value.clone());
+                    op.output = Some(Cow::Borrowed(&event.value));
                     op.ret = Some(index);
                     op.ret_time = Some(event.time);
                 }

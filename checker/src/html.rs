@@ -61,7 +61,7 @@ pub fn render_html(title: &str, ops: &[Operation], report: &CheckReport) -> Stri
     page.push_str("</div>\n");
     let mut by_key: BTreeMap<Option<&Value>, Vec<&Operation>> = BTreeMap::new();
     for op in ops {
-        by_key.entry(op.key.as_ref()).or_default().push(op);
+        by_key.entry(op.key()).or_default().push(op);
     }
     for (tab, &i) in order.iter().enumerate() {
         let partition = &report.partitions[i];

@@ -13,7 +13,7 @@ use crate::search::{self, Entry, Limits, Outcome, SearchStats, Step, Stop};
 /// The last part of one key's history (all of it when it was never cut), to be searched.
 pub(crate) struct Partition<'a, S> {
     /// Its completed calls not searched yet, and every open call.
-    pub(crate) ops: Vec<&'a Operation>,
+    pub(crate) ops: Vec<&'a Operation<'a>>,
     /// The configurations the earlier parts ended in (the initial one when there were none);
     /// taken by the worker that searches the partition.
     pub(crate) entries: Mutex<Vec<Entry<S>>>,

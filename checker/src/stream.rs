@@ -36,7 +36,7 @@ const MAPS_CAPACITY: usize = 16;
 
 /// Checks a history event by event against a [`Model`]: [`Checker::push`] each event in
 /// history order, then [`Checker::finish`].
-pub struct Checker<'m, M: Model> {
+pub struct Checker<'m, 'h, M: Model> {
     model: &'m M,
     name: String,
     source: String,
@@ -44,10 +44,12 @@ pub struct Checker<'m, M: Model> {
     start: Instant,
     deadline: Option<Instant>,
     /// The call in flight of each process (never iterated in an order that shows).
-    open: InFlight<Open>,
+    open: InFlight<Open<'h>>,
     /// Partition number of each key.
-    index: FxHashMap<Option<Value>, usize>,
-    parts: Vec<Part<M::State>>,
+    index: FxHashMap<Value, usize>,
+    /// Partition number of the calls without a key.
+    unkeyed: Option<usize>,
+    parts: Vec<Part<'h, M::State>>,
     /// Events pushed: the position of the next one.
     position: usize,
     /// Invocations pushed: the id of the next call.
@@ -72,8 +74,8 @@ struct Head {
 /// A call in flight. Operations are boxed from their call to their drop: they move through
 /// the map of calls in flight and their partition's growing vectors as one pointer, not as
 /// some 170 bytes.
-struct Open {
-    op: Box<Operation>,
+struct Open<'h> {
+    op: Box<Operation<'h>>,
     part: usize,
 }
 
@@ -82,14 +84,14 @@ struct Open {
     clippy::vec_box,
     reason = "operations move between the map of calls in flight and these vectors, and grow them: a pointer moves faster than the operation (c10-ok: 3.6% fewer instructions)"
 )]
-struct Part<S> {
+struct Part<'h, S> {
     key: Option<Value>,
     /// Operations that did not fail.
     ops: usize,
     /// Completed calls after the last cut, in completion order until a cut sorts them.
-    completed: Vec<Box<Operation>>,
+    completed: Vec<Box<Operation<'h>>>,
     /// Calls that stay open forever and may change the state.
-    pending: Vec<Box<Operation>>,
+    pending: Vec<Box<Operation<'h>>>,
     /// The configurations the last cut part ended in.
     entries: Vec<Entry<S>>,
     /// The verdict, once one part decided it before the end.
@@ -101,9 +103,14 @@ struct Part<S> {
     cut_at: usize,
 }
 
-impl<'m, M: Model> Checker<'m, M> {
+impl<'m, 'h, M: Model> Checker<'m, 'h, M> {
     /// A check of the history named `source` against `model`, labelled `name` in the report.
-    pub fn new(model: &'m M, name: &str, source: &str, options: &CheckOptions) -> Checker<'m, M> {
+    pub fn new(
+        model: &'m M,
+        name: &str,
+        source: &str,
+        options: &CheckOptions,
+    ) -> Checker<'m, 'h, M> {
         let start = Instant::now();
         Checker {
             model,
@@ -116,6 +123,7 @@ impl<'m, M: Model> Checker<'m, M> {
             // rehash.
             open: InFlight::new(),
             index: FxHashMap::with_capacity_and_hasher(MAPS_CAPACITY, FxBuildHasher),
+            unkeyed: None,
             parts: Vec::new(),
             position: 0,
             invoked: 0,
@@ -142,11 +150,12 @@ impl<'m, M: Model> Checker<'m, M> {
             f,
             time,
         };
-        self.accept(head, line, Cow::Owned(key), Cow::Owned(value))
+        self.accept(head, line, key.map(Cow::Owned), Cow::Owned(value))
     }
 
-    /// [`Checker::push`] for a borrowed event: copies only the key and value it keeps.
-    pub fn push_ref(&mut self, event: &Event, line: u32) -> Result<(), CheckError> {
+    /// [`Checker::push`] for an event that outlives the check: its key and value are
+    /// borrowed, not copied.
+    pub fn push_ref(&mut self, event: &'h Event, line: u32) -> Result<(), CheckError> {
         let head = Head {
             process: event.process,
             kind: event.kind,
@@ -156,7 +165,7 @@ impl<'m, M: Model> Checker<'m, M> {
         self.accept(
             head,
             line,
-            Cow::Borrowed(&event.key),
+            event.key.as_ref().map(Cow::Borrowed),
             Cow::Borrowed(&event.value),
         )
     }
@@ -166,13 +175,13 @@ impl<'m, M: Model> Checker<'m, M> {
         &mut self,
         event: Head,
         line: u32,
-        key: Cow<'_, Option<Value>>,
-        value: Cow<'_, Value>,
+        key: Option<Cow<'h, Value>>,
+        value: Cow<'h, Value>,
     ) -> Result<(), CheckError> {
         let position = self.position;
         self.position += 1;
         if event.kind == EventKind::Invoke {
-            return self.invoke(event, line, position, key.into_owned(), value.into_owned());
+            return self.invoke(event, line, position, key, value);
         }
         let Some(Open { mut op, part }) = self.open.remove(event.process) else {
             return Err(HistoryError::NoInvoke {
@@ -183,19 +192,19 @@ impl<'m, M: Model> Checker<'m, M> {
             .into());
         };
         // A completion may leave the key out; if it names one, it must be the call's.
-        if op.f != event.f || (key.is_some() && op.key != *key) {
+        if op.f != event.f || (key.is_some() && op.key() != key.as_deref()) {
             return Err(HistoryError::Mismatch {
                 source_name: self.source.clone(),
                 line,
                 process: event.process,
-                expected: call_text(op.f, op.key.as_ref()),
-                found: call_text(event.f, key.as_ref().as_ref()),
+                expected: call_text(op.f, op.key()),
+                found: call_text(event.f, key.as_deref()),
             }
             .into());
         }
         match event.kind {
             EventKind::Ok => {
-                op.output = Some(value.into_owned());
+                op.output = Some(value);
                 op.ret = Some(position);
                 op.ret_time = Some(event.time);
                 self.validate(&op)?;
@@ -281,8 +290,8 @@ impl<'m, M: Model> Checker<'m, M> {
         event: Head,
         line: u32,
         position: usize,
-        key: Option<Value>,
-        input: Value,
+        key: Option<Cow<'h, Value>>,
+        input: Cow<'h, Value>,
     ) -> Result<(), CheckError> {
         if let Some(open) = self.open.get(event.process) {
             return Err(HistoryError::DoubleInvoke {
@@ -293,7 +302,7 @@ impl<'m, M: Model> Checker<'m, M> {
             }
             .into());
         }
-        let part = self.part_of(&key);
+        let part = self.part_of(key.as_deref());
         let op = Box::new(Operation {
             id: self.invoked,
             process: event.process,
@@ -315,13 +324,17 @@ impl<'m, M: Model> Checker<'m, M> {
     }
 
     /// The partition of `key`, made on first sight.
-    fn part_of(&mut self, key: &Option<Value>) -> usize {
-        if let Some(&part) = self.index.get(key) {
+    fn part_of(&mut self, key: Option<&Value>) -> usize {
+        let known = match key {
+            Some(key) => self.index.get(key).copied(),
+            None => self.unkeyed,
+        };
+        if let Some(part) = known {
             return part;
         }
         let part = self.parts.len();
         self.parts.push(Part {
-            key: key.clone(),
+            key: key.cloned(),
             ops: 0,
             completed: Vec::new(),
             pending: Vec::new(),
@@ -334,12 +347,17 @@ impl<'m, M: Model> Checker<'m, M> {
             cuts: 0,
             cut_at: self.options.limits.segment_ops.max(1),
         });
-        self.index.insert(key.clone(), part);
+        match key {
+            Some(key) => {
+                self.index.insert(key.clone(), part);
+            }
+            None => self.unkeyed = Some(part),
+        }
         part
     }
 
     /// Keeps a call whose outcome is unknown until the end, unless it cannot change any state.
-    fn open_forever(&mut self, op: Box<Operation>, part: usize) -> Result<(), CheckError> {
+    fn open_forever(&mut self, op: Box<Operation<'h>>, part: usize) -> Result<(), CheckError> {
         self.validate(&op)?;
         self.ops += 1;
         let p = &mut self.parts[part];
@@ -356,7 +374,7 @@ impl<'m, M: Model> Checker<'m, M> {
         Ok(())
     }
 
-    fn validate(&self, op: &Operation) -> Result<(), CheckError> {
+    fn validate(&self, op: &Operation<'_>) -> Result<(), CheckError> {
         self.model
             .validate(op)
             .map_err(|message| CheckError::Model {
@@ -407,7 +425,7 @@ impl<'m, M: Model> Checker<'m, M> {
             p.cut_at = p.completed.len() + step.div_ceil(4);
             return;
         }
-        let ops: Vec<&Operation> = p.completed[..cut]
+        let ops: Vec<&Operation<'_>> = p.completed[..cut]
             .iter()
             .chain(&p.pending)
             .map(|op| &**op)

@@ -27,7 +27,7 @@ impl Model for Kv {
 
     fn step(&self, state: &Value, op: &Operation) -> Option<Value> {
         match op.f {
-            OpFn::Append => append(state, &op.input),
+            OpFn::Append => append(state, op.input()),
             _ => register_step(state, op),
         }
     }
@@ -44,7 +44,7 @@ impl Model for Kv {
                 OpFn::Write,
             ],
         )?;
-        if op.f == OpFn::Cas && cas_args(&op.input).is_none() {
+        if op.f == OpFn::Cas && cas_args(op.input()).is_none() {
             return Err(format!(
                 "expected a cas value [from to], found {}",
                 op.input
@@ -57,19 +57,19 @@ impl Model for Kv {
         match op.f {
             OpFn::Get | OpFn::Read => true,
             OpFn::Cas => {
-                op.output == Some(Value::Bool(false))
-                    || cas_args(&op.input).is_some_and(|(from, to)| from == to)
+                op.output() == Some(&Value::Bool(false))
+                    || cas_args(op.input()).is_some_and(|(from, to)| from == to)
             }
             _ => false,
         }
     }
 
     fn allows(&self, state: &Value, op: &Operation) -> bool {
-        match (op.f, &op.output) {
+        match (op.f, op.output()) {
             (OpFn::Get | OpFn::Read, Some(out)) => out == state,
             (OpFn::Get | OpFn::Read, None) => true,
             (OpFn::Append, _) => matches!(
-                (state, &op.input),
+                (state, op.input()),
                 (Value::Str(_) | Value::Nil, Value::Str(_)) | (Value::List(_) | Value::Nil, _)
             ),
             _ => self.step(state, op).is_some(),
@@ -77,7 +77,7 @@ impl Model for Kv {
     }
 
     fn reset_state(&self, op: &Operation) -> Option<Value> {
-        matches!(op.f, OpFn::Put | OpFn::Write).then(|| op.input.clone())
+        matches!(op.f, OpFn::Put | OpFn::Write).then(|| op.input().clone())
     }
 
     fn effect_state(&self, op: &Operation) -> Option<Value> {
@@ -95,7 +95,7 @@ impl Model for Kv {
 
     fn can_reach(&self, state: &Value, later: &Operation) -> bool {
         // Appends only extend the value: a later get must see the current value as a prefix.
-        match (later.f, state, &later.output) {
+        match (later.f, state, later.output()) {
             (OpFn::Get | OpFn::Read, Value::Str(now), Some(Value::Str(seen))) => {
                 seen.starts_with(now.as_str())
             }

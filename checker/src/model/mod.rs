@@ -45,8 +45,8 @@ use crate::history::{OpFn, Operation, Value};
 ///     }
 ///
 ///     fn step(&self, total: &i64, op: &Operation) -> Option<i64> {
-///         match (op.f, &op.output) {
-///             (OpFn::Add, _) => total.checked_add(op.input.as_int()?),
+///         match (op.f, op.output()) {
+///             (OpFn::Add, _) => total.checked_add(op.input().as_int()?),
 ///             (OpFn::Read, Some(out)) => (out.as_int()? == *total).then_some(*total),
 ///             (OpFn::Read, None) => Some(*total),
 ///             _ => None,

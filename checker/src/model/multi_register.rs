@@ -27,7 +27,7 @@ impl Model for MultiRegister {
 
     fn step(&self, state: &Registers, op: &Operation) -> Option<Registers> {
         let calls = op.input.as_list()?;
-        let results = match &op.output {
+        let results = match op.output() {
             Some(out) => Some(out.as_list()?),
             None => None,
         };
@@ -66,7 +66,7 @@ impl Model for MultiRegister {
                 _ => return Err(format!("{shape}, found {call}")),
             }
         }
-        if let Some(out) = &op.output {
+        if let Some(out) = op.output() {
             let results = out.as_list().filter(|r| r.len() == calls.len());
             if results.is_none_or(|r| r.iter().any(|m| micro_op(m).is_none())) {
                 return Err(format!("{shape} with one result per micro-op, found {out}"));

@@ -35,7 +35,7 @@ impl Model for Register {
         } else {
             expect_fns(op, &[OpFn::Read, OpFn::Write])?;
         }
-        if op.f == OpFn::Cas && cas_args(&op.input).is_none() {
+        if op.f == OpFn::Cas && cas_args(op.input()).is_none() {
             return Err(format!(
                 "expected a cas value [from to], found {}",
                 op.input
@@ -48,15 +48,15 @@ impl Model for Register {
         match op.f {
             OpFn::Read => true,
             OpFn::Cas => {
-                op.output == Some(Value::Bool(false))
-                    || cas_args(&op.input).is_some_and(|(from, to)| from == to)
+                op.output() == Some(&Value::Bool(false))
+                    || cas_args(op.input()).is_some_and(|(from, to)| from == to)
             }
             _ => false,
         }
     }
 
     fn allows(&self, state: &Value, op: &Operation) -> bool {
-        match (op.f, &op.output) {
+        match (op.f, op.output()) {
             (OpFn::Read, Some(out)) => out == state,
             (OpFn::Read, None) => true,
             _ => self.step(state, op).is_some(),
@@ -64,7 +64,7 @@ impl Model for Register {
     }
 
     fn reset_state(&self, op: &Operation) -> Option<Value> {
-        (op.f == OpFn::Write).then(|| op.input.clone())
+        (op.f == OpFn::Write).then(|| op.input().clone())
     }
 
     fn effect_state(&self, op: &Operation) -> Option<Value> {
@@ -90,14 +90,14 @@ impl Model for Register {
 /// functions a model accepts is up to its `validate`.
 pub(super) fn register_step(state: &Value, op: &Operation) -> Option<Value> {
     match op.f {
-        OpFn::Read | OpFn::Get => match &op.output {
+        OpFn::Read | OpFn::Get => match op.output() {
             Some(out) => (out == state).then(|| state.clone()),
             None => Some(state.clone()),
         },
-        OpFn::Write | OpFn::Put => Some(op.input.clone()),
+        OpFn::Write | OpFn::Put => Some(op.input().clone()),
         OpFn::Cas => {
-            let (from, to) = cas_args(&op.input)?;
-            if op.output == Some(Value::Bool(false)) {
+            let (from, to) = cas_args(op.input())?;
+            if op.output() == Some(&Value::Bool(false)) {
                 (from != state).then(|| state.clone())
             } else {
                 (from == state).then(|| to.clone())
@@ -110,8 +110,8 @@ pub(super) fn register_step(state: &Value, op: &Operation) -> Option<Value> {
 /// The state a register's `write` / `put` or successful `cas` leaves, whatever it replaced.
 pub(super) fn register_effect(op: &Operation) -> Option<Value> {
     match op.f {
-        OpFn::Write | OpFn::Put => Some(op.input.clone()),
-        OpFn::Cas => cas_args(&op.input).map(|(_, to)| to.clone()),
+        OpFn::Write | OpFn::Put => Some(op.input().clone()),
+        OpFn::Cas => cas_args(op.input()).map(|(_, to)| to.clone()),
         _ => None,
     }
 }

@@ -21,10 +21,10 @@ impl Model for Set {
     }
 
     fn step(&self, state: &BTreeSet<Value>, op: &Operation) -> Option<BTreeSet<Value>> {
-        match (op.f, &op.output) {
+        match (op.f, op.output()) {
             (OpFn::Add, _) => {
                 let mut next = state.clone();
-                next.insert(op.input.clone());
+                next.insert(op.input().clone());
                 Some(next)
             }
             (OpFn::Read, None) => Some(state.clone()),
@@ -40,7 +40,7 @@ impl Model for Set {
 
     fn validate(&self, op: &Operation) -> Result<(), String> {
         expect_fns(op, &[OpFn::Add, OpFn::Read])?;
-        match (&op.f, &op.output) {
+        match (&op.f, op.output()) {
             (OpFn::Read, Some(out)) if out.as_list().is_none() => Err(format!(
                 "expected a read to return a list of elements, found {out}"
             )),
@@ -59,7 +59,7 @@ impl Model for Set {
 
     fn can_reach(&self, state: &BTreeSet<Value>, later: &Operation) -> bool {
         // A later read sees every element there is now.
-        match (later.f, &later.output) {
+        match (later.f, later.output()) {
             (OpFn::Read, Some(out)) => out
                 .as_list()
                 .is_some_and(|items| state.iter().all(|v| items.contains(v))),

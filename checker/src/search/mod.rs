@@ -157,7 +157,7 @@ pub(crate) struct Stop<'a> {
 /// all returned): the configurations that end `ops` are returned instead of a verdict.
 pub(crate) fn search<M: Model>(
     model: &M,
-    ops: &[&Operation],
+    ops: &[&Operation<'_>],
     entries: &[Entry<M::State>],
     open_end: bool,
     limits: &Limits,

@@ -9,7 +9,7 @@ use crate::model::Model;
 /// `0..completed`, open calls follow.
 pub(crate) struct Problem<'a> {
     /// Completed calls sorted by call, then open calls sorted by (class, call).
-    pub(crate) ops: Vec<&'a Operation>,
+    pub(crate) ops: Vec<&'a Operation<'a>>,
     /// What the search needs of each op, packed (one allocation, one cache line per 4 ops).
     pub(crate) info: Vec<OpInfo>,
     /// How many of `ops` completed.
@@ -54,16 +54,16 @@ impl<'a> Problem<'a> {
     /// ascending), which an earlier part placed. `open_end`: more of the history follows.
     pub(crate) fn new<M: Model>(
         model: &M,
-        ops: &[&'a Operation],
+        ops: &[&'a Operation<'a>],
         placed: &[usize],
         open_end: bool,
     ) -> Problem<'a> {
-        let mut all: Vec<&Operation> = Vec::with_capacity(ops.len());
+        let mut all: Vec<&Operation<'a>> = Vec::with_capacity(ops.len());
         all.extend(ops.iter().copied().filter(|op| !op.is_pending()));
         // Calls are distinct event positions: an unstable sort gives the one order, without a buffer.
         all.sort_unstable_by_key(|op| op.call);
         let completed = all.len();
-        let mut open: Vec<&Operation> = ops
+        let mut open: Vec<&Operation<'a>> = ops
             .iter()
             .copied()
             .filter(|op| op.is_pending() && !model.is_read_only(op))

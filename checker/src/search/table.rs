@@ -117,7 +117,7 @@ impl<'m, M: Model> Table<'m, M> {
     pub(crate) fn step(
         &mut self,
         op_index: u32,
-        op: &Operation,
+        op: &Operation<'_>,
         info: &OpInfo,
         state: u32,
     ) -> Result<Option<u32>, TooManyStates> {
@@ -151,7 +151,7 @@ impl<'m, M: Model> Table<'m, M> {
 
     /// [`Model::allows`] in an interned state (not [`UNOBSERVED`]), uncached: for ops whose
     /// next state the caller does not need.
-    pub(crate) fn allows(&self, op: &Operation, state: u32) -> bool {
+    pub(crate) fn allows(&self, op: &Operation<'_>, state: u32) -> bool {
         self.model.allows(&self.states[state as usize], op)
     }
 
@@ -160,7 +160,7 @@ impl<'m, M: Model> Table<'m, M> {
     pub(crate) fn can_reach(
         &mut self,
         op_index: u32,
-        op: &Operation,
+        op: &Operation<'_>,
         info: &OpInfo,
         state: u32,
     ) -> bool {
@@ -191,7 +191,7 @@ impl<'m, M: Model> Table<'m, M> {
     pub(crate) fn reset(
         &mut self,
         op_index: u32,
-        op: &Operation,
+        op: &Operation<'_>,
     ) -> Result<Option<u32>, TooManyStates> {
         let mut id = self.resets[op_index as usize];
         if id == UNKNOWN {
@@ -205,7 +205,7 @@ impl<'m, M: Model> Table<'m, M> {
     pub(crate) fn effect(
         &mut self,
         op_index: u32,
-        op: &Operation,
+        op: &Operation<'_>,
     ) -> Result<Option<u32>, TooManyStates> {
         let mut id = self.effects[op_index as usize];
         if id == UNKNOWN {
@@ -261,16 +261,18 @@ impl<'m, M: Model> Table<'m, M> {
 #[cfg(test)]
 mod tests {
     use super::{DENSE_ENTRIES_MAX, Table};
+    use std::borrow::Cow;
+
     use crate::history::{OpFn, Operation, Value};
     use crate::model::Kv;
 
-    fn append(tail: &str) -> Operation {
+    fn append(tail: &str) -> Operation<'static> {
         Operation {
             id: 0,
             process: 0,
             f: OpFn::Append,
             key: None,
-            input: Value::Str(tail.to_owned()),
+            input: Cow::Owned(Value::Str(tail.to_owned())),
             output: None,
             call: 0,
             ret: Some(1),

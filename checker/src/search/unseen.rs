@@ -29,15 +29,15 @@ use crate::model::Model;
 /// earlier part already placed) are always kept, so that their mark carries on.
 pub(crate) fn drop_unseen<M: Model>(
     model: &M,
-    completed: &[&Operation],
-    open: &mut Vec<&Operation>,
+    completed: &[&Operation<'_>],
+    open: &mut Vec<&Operation<'_>>,
     placed: &[usize],
 ) {
     let effects: Vec<Option<M::State>> = open.iter().map(|op| model.effect_state(op)).collect();
     if effects.iter().all(Option::is_none) {
         return;
     }
-    let observers: Vec<&Operation> = completed
+    let observers: Vec<&Operation<'_>> = completed
         .iter()
         .copied()
         .filter(|op| model.reset_state(op).is_none())
@@ -84,7 +84,7 @@ mod tests {
     use OpFn::{Cas, Read, Write};
 
     /// `(process, kind, f, value)` events in order; cas values are `[from, to]`.
-    fn ops(events: &[(u64, EventKind, OpFn, Value)]) -> Vec<Operation> {
+    fn ops(events: &[(u64, EventKind, OpFn, Value)]) -> Vec<Operation<'static>> {
         let events = events
             .iter()
             .enumerate()
@@ -97,19 +97,24 @@ mod tests {
                 time: time as u64,
             })
             .collect();
-        History::from_events("test", events).operations().unwrap()
+        History::from_events("test", events)
+            .operations()
+            .unwrap()
+            .into_iter()
+            .map(Operation::into_owned)
+            .collect()
     }
 
     /// The open calls kept, as their inputs.
-    fn kept(ops: &[Operation]) -> Vec<Value> {
+    fn kept(ops: &[Operation<'_>]) -> Vec<Value> {
         let model = Register {
             initial: Value::Nil,
             cas: true,
         };
-        let completed: Vec<&Operation> = ops.iter().filter(|op| !op.is_pending()).collect();
-        let mut open: Vec<&Operation> = ops.iter().filter(|op| op.is_pending()).collect();
+        let completed: Vec<&Operation<'_>> = ops.iter().filter(|op| !op.is_pending()).collect();
+        let mut open: Vec<&Operation<'_>> = ops.iter().filter(|op| op.is_pending()).collect();
         drop_unseen(&model, &completed, &mut open, &[]);
-        open.iter().map(|op| op.input.clone()).collect()
+        open.iter().map(|op| op.input().clone()).collect()
     }
 
     fn int(i: i64) -> Value {
