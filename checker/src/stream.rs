@@ -88,7 +88,7 @@ struct Part<'h, S> {
     key: Option<Value>,
     /// Operations that did not fail.
     ops: usize,
-    /// Completed calls after the last cut, in completion order until a cut sorts them.
+    /// Completed calls after the last cut, in call order (see [`insert_by_call`]).
     completed: Vec<Box<Operation<'h>>>,
     /// Calls that stay open forever and may change the state.
     pending: Vec<Box<Operation<'h>>>,
@@ -214,7 +214,7 @@ impl<'m, 'h, M: Model> Checker<'m, 'h, M> {
                 if p.decided.is_some() || self.cancelled {
                     self.held -= 1;
                 } else {
-                    p.completed.push(op);
+                    insert_by_call(&mut p.completed, op);
                     if p.completed.len() >= p.cut_at {
                         self.try_cut(part);
                     }
@@ -505,6 +505,19 @@ impl<'m, 'h, M: Model> Checker<'m, 'h, M> {
             held_ops_max: self.held_max,
             explanation,
         }
+    }
+}
+
+/// Adds a completed call to calls sorted by call, keeping them sorted: it moves back only past
+/// the calls made after it that completed first, as many as the calls concurrent with it.
+/// The search's sort by call then finds them sorted at once.
+fn insert_by_call<'h>(completed: &mut Vec<Box<Operation<'h>>>, op: Box<Operation<'h>>) {
+    let call = op.call;
+    completed.push(op);
+    let mut i = completed.len() - 1;
+    while i > 0 && completed[i - 1].call > call {
+        completed.swap(i - 1, i);
+        i -= 1;
     }
 }
 
