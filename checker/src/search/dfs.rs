@@ -88,9 +88,8 @@ struct Dfs<'p, 'm, M: Model, const N: usize> {
     shrinkers: Vec<u32>,
     /// Dead ends met so far.
     dead_ends: u64,
-    /// Whether states nobody observes are merged ([`Dfs::unobservable`]): only once the search
-    /// has met `merge_after` dead ends, and only when some call is blind.
-    merge_unobserved: bool,
+    /// States nobody observes are merged ([`Dfs::unobservable`]) once the search has met this
+    /// many dead ends (and only when some call is blind).
     merge_after: u64,
 }
 
@@ -132,7 +131,6 @@ pub(super) fn run<M: Model, const N: usize>(
         },
         shrinkers: Vec::new(),
         dead_ends: 0,
-        merge_unobserved: false,
         merge_after: UNOBSERVED_DEAD_ENDS_MIN
             + (problem.completed / UNOBSERVED_OPS_PER_DEAD_END) as u64,
     };
@@ -330,9 +328,6 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
                 if (self.config.front as usize) < boundary {
                     self.dead_ends += 1;
                 }
-                if self.dead_ends == self.merge_after {
-                    self.merge_unobserved = self.problem.any_blind;
-                }
                 let Some(frame) = self.stack.pop() else {
                     return Ok(false);
                 };
@@ -343,7 +338,8 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
             };
             let frame = self.apply(op, next_state, resume);
             // Only a new state can have become unobservable (a read placed rarely makes one).
-            if self.merge_unobserved
+            if self.problem.any_blind
+                && self.dead_ends >= self.merge_after
                 && next_state != frame.state_before
                 && self.config.state != UNOBSERVED
                 && self.unobservable().map_err(too_many)?
