@@ -138,7 +138,9 @@ pub trait Model: Sync {
     /// in some state reached from `state` by growing operations alone. The search prunes a
     /// configuration when this is false for an operation that only growing ones, and calls with
     /// a [`Model::effect_state`] whose state this is also false for, can precede.
-    /// Return `true` unless sure.
+    /// Return `true` unless sure. The lookahead asks it only about growing read-only
+    /// operations (a read that must see what the appends before it built); the unobservable
+    /// state merge also asks it about growing operations that are not blind.
     fn can_reach(&self, _state: &Self::State, _later: &Operation) -> bool {
         true
     }

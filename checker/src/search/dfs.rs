@@ -91,6 +91,8 @@ struct Dfs<'p, 'm, M: Model, const N: usize> {
     /// States nobody observes are merged ([`Dfs::unobservable`]) once the search has met this
     /// many dead ends (and only when some call is blind).
     merge_after: u64,
+    /// Whether configurations are recorded in the memo yet (see [`Dfs::memoize_path`]).
+    memo_on: bool,
 }
 
 /// Runs the search with bitsets of `N` words from `entries`. When more of the history follows
@@ -133,6 +135,10 @@ pub(super) fn run<M: Model, const N: usize>(
         dead_ends: 0,
         merge_after: UNOBSERVED_DEAD_ENDS_MIN
             + (problem.completed / UNOBSERVED_OPS_PER_DEAD_END) as u64,
+        // One lazy search from one entry needs no memo before its first dead end.
+        memo_on: entries.len() > 1
+            || problem.open_end
+            || problem.completed > limits.segment_ops.max(1),
     };
     let mut entries = match dfs.configs_of(entries) {
         Ok(configs) => configs,
@@ -144,8 +150,10 @@ pub(super) fn run<M: Model, const N: usize>(
             false => Step::Done(Outcome::Linearizable),
         };
     }
-    for &entry in &entries {
-        dfs.memo.insert(entry);
+    if dfs.memo_on {
+        for &entry in &entries {
+            dfs.memo.insert(entry);
+        }
     }
     if let Some(first) = entries.first() {
         dfs.config = *first;
@@ -327,6 +335,9 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
                 self.note_depth(None);
                 if (self.config.front as usize) < boundary {
                     self.dead_ends += 1;
+                    if !self.memo_on {
+                        self.memoize_path();
+                    }
                 }
                 let Some(frame) = self.stack.pop() else {
                     return Ok(false);
@@ -346,7 +357,7 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
             {
                 self.config.state = UNOBSERVED;
             }
-            if !self.memo.insert(self.config) {
+            if self.memo_on && !self.memo.insert(self.config) {
                 self.undo(frame);
                 cursor = resume;
                 continue;
@@ -379,6 +390,24 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
             stats.stack_max = stats.stack_max.max(self.stack.len());
             cursor = 0;
         }
+    }
+
+    /// Starts the memo at the first dead end, with the configurations on the stack's path.
+    ///
+    /// A memo hit prunes a configuration whose search ended without a linearization, and such
+    /// a search met a dead end. So until the last segment's lazy search from its one entry
+    /// meets its first dead end, every configuration it visited is on the current path (a
+    /// child the memo or the lookahead turned away was never entered), and a search that
+    /// never backtracks — the common case — records nothing at all.
+    fn memoize_path(&mut self) {
+        self.memo_on = true;
+        let (config, done) = (self.config, self.done);
+        self.memo.insert(config);
+        for i in (0..self.stack.len()).rev() {
+            self.undo(self.stack[i]);
+            self.memo.insert(self.config);
+        }
+        (self.config, self.done) = (config, done);
     }
 
     /// The next child of the current configuration at or after `cursor`: the op to linearize,
@@ -454,7 +483,8 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
         Ok(None)
     }
 
-    /// Lookahead: a completed call still to be placed that can never become legal, if any.
+    /// Lookahead: a completed read-only call still to be placed that can never become legal,
+    /// if any.
     ///
     /// Every call linearized before a call `g` was called before `g` returned. So if all the
     /// unplaced calls called before `g` returns that are not growing ([`Model::is_growing`])
@@ -473,7 +503,7 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
         // The latest return of a call the lookahead looks at bounds the shrinkers it needs.
         let mut ret_max = 0;
         for k in self.config.window.clear_in(0, width) {
-            if info[front + k].growing {
+            if info[front + k].observer {
                 ret_max = ret_max.max(info[front + k].ret);
             }
         }
@@ -501,7 +531,7 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
         }
         for k in self.config.window.clear_in(0, width) {
             let g = front + k;
-            if !info[g].growing {
+            if !info[g].observer {
                 continue;
             }
             if self

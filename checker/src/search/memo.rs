@@ -12,23 +12,30 @@ pub(crate) struct Memo<K> {
     young: FxHashSet<K>,
     old: FxHashSet<K>,
     capacity: usize,
+    /// Entries the young generation is first sized for.
+    expected: usize,
 }
 
 impl<K: Hash + Eq> Memo<K> {
-    /// A memo keeping at most `2 * capacity` entries, sized for about `expected` of them so
-    /// that a small search never grows its table.
+    /// A memo keeping at most `2 * capacity` entries, sized at its first entry for about
+    /// `expected` of them so that a small search never grows its table (and a search that
+    /// records nothing allocates nothing).
     pub(crate) fn new(capacity: usize, expected: usize) -> Memo<K> {
         let capacity = capacity.max(1);
         Memo {
-            young: FxHashSet::with_capacity_and_hasher(expected.min(capacity), FxBuildHasher),
+            young: FxHashSet::with_hasher(FxBuildHasher),
             old: FxHashSet::default(),
             capacity,
+            expected: expected.min(capacity),
         }
     }
 
     /// Records `key`; `false` if it was already there (the configuration needs no new search).
     #[inline]
     pub(crate) fn insert(&mut self, key: K) -> bool {
+        if self.young.capacity() == 0 {
+            self.young.reserve(self.expected);
+        }
         if self.old.contains(&key) {
             return false;
         }

@@ -44,6 +44,8 @@ pub(crate) struct OpInfo {
     pub(crate) growing: bool,
     /// [`Model::is_blind`].
     pub(crate) blind: bool,
+    /// Growing and read-only: a call the lookahead asks [`Model::can_reach`] about.
+    pub(crate) observer: bool,
     /// For an open op: whether it is the first of its class of identical open ops.
     pub(crate) class_start: bool,
 }
@@ -84,6 +86,7 @@ impl<'a> Problem<'a> {
                 read_only: model.is_read_only(op),
                 growing: model.is_growing(op),
                 blind: model.is_growing(op) && model.is_blind(op),
+                observer: model.is_growing(op) && model.is_read_only(op),
                 class_start: i == completed
                     || (i > completed && (all[i - 1].f != op.f || all[i - 1].input != op.input)),
             })

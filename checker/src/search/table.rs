@@ -300,6 +300,7 @@ mod tests {
             read_only: false,
             growing: true,
             blind: true,
+            observer: false,
             class_start: false,
         };
         let last = (ops - 1) as u32;
