@@ -25,7 +25,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 use crate::check::{CheckOptions, CheckReport, PartitionReport, Verdict};
 use crate::error::{CheckError, HistoryError};
 use crate::explain::Explanation;
-use crate::history::{Event, EventKind, OpFn, Operation, Value, call_text};
+use crate::history::{Event, EventKind, Operation, Value, call_text};
 use crate::in_flight::InFlight;
 use crate::model::Model;
 use crate::partition::{self, Partition, RunMode};
@@ -63,12 +63,36 @@ pub struct Checker<'m, 'h, M: Model> {
     cancelled: bool,
 }
 
-/// An event but its key and value.
-struct Head {
-    process: u64,
-    kind: EventKind,
-    f: OpFn,
-    time: u64,
+/// An event as [`Checker`] takes it in: owned (its key and value move into the operation) or
+/// borrowed from a history that outlives the check (they are borrowed).
+trait Incoming<'h> {
+    /// The event.
+    fn event(&self) -> &Event;
+    /// Its key and value, for an operation.
+    fn into_parts(self) -> (Option<Cow<'h, Value>>, Cow<'h, Value>);
+}
+
+impl<'h> Incoming<'h> for Event {
+    fn event(&self) -> &Event {
+        self
+    }
+
+    fn into_parts(self) -> (Option<Cow<'h, Value>>, Cow<'h, Value>) {
+        (self.key.map(Cow::Owned), Cow::Owned(self.value))
+    }
+}
+
+impl<'h> Incoming<'h> for &'h Event {
+    fn event(&self) -> &Event {
+        self
+    }
+
+    fn into_parts(self) -> (Option<Cow<'h, Value>>, Cow<'h, Value>) {
+        (
+            self.key.as_ref().map(Cow::Borrowed),
+            Cow::Borrowed(&self.value),
+        )
+    }
 }
 
 /// A call in flight. Operations are boxed from their call to their drop: they move through
@@ -136,52 +160,22 @@ impl<'m, 'h, M: Model> Checker<'m, 'h, M> {
 
     /// Takes the next event of the history (`line`: its source line, 0 when unknown).
     pub fn push(&mut self, event: Event, line: u32) -> Result<(), CheckError> {
-        let Event {
-            process,
-            kind,
-            f,
-            key,
-            value,
-            time,
-        } = event;
-        let head = Head {
-            process,
-            kind,
-            f,
-            time,
-        };
-        self.accept(head, line, key.map(Cow::Owned), Cow::Owned(value))
+        self.accept(event, line)
     }
 
     /// [`Checker::push`] for an event that outlives the check: its key and value are
     /// borrowed, not copied.
     pub fn push_ref(&mut self, event: &'h Event, line: u32) -> Result<(), CheckError> {
-        let head = Head {
-            process: event.process,
-            kind: event.kind,
-            f: event.f,
-            time: event.time,
-        };
-        self.accept(
-            head,
-            line,
-            event.key.as_ref().map(Cow::Borrowed),
-            Cow::Borrowed(&event.value),
-        )
+        self.accept(event, line)
     }
 
-    /// Takes an event given as its parts.
-    fn accept(
-        &mut self,
-        event: Head,
-        line: u32,
-        key: Option<Cow<'h, Value>>,
-        value: Cow<'h, Value>,
-    ) -> Result<(), CheckError> {
+    /// Takes an event, owned or borrowed.
+    fn accept<E: Incoming<'h>>(&mut self, incoming: E, line: u32) -> Result<(), CheckError> {
         let position = self.position;
         self.position += 1;
+        let event = incoming.event();
         if event.kind == EventKind::Invoke {
-            return self.invoke(event, line, position, key, value);
+            return self.invoke(incoming, line, position);
         }
         let Some(Open { mut op, part }) = self.open.remove(event.process) else {
             return Err(HistoryError::NoInvoke {
@@ -192,21 +186,21 @@ impl<'m, 'h, M: Model> Checker<'m, 'h, M> {
             .into());
         };
         // A completion may leave the key out; if it names one, it must be the call's.
-        if op.f != event.f || (key.is_some() && op.key() != key.as_deref()) {
+        if op.f != event.f || (event.key.is_some() && op.key() != event.key.as_ref()) {
             return Err(HistoryError::Mismatch {
                 source_name: self.source.clone(),
                 line,
                 process: event.process,
                 expected: call_text(op.f, op.key()),
-                found: call_text(event.f, key.as_deref()),
+                found: call_text(event.f, event.key.as_ref()),
             }
             .into());
         }
         match event.kind {
             EventKind::Ok => {
-                op.output = Some(value);
                 op.ret = Some(position);
                 op.ret_time = Some(event.time);
+                op.output = Some(incoming.into_parts().1);
                 self.validate(&op)?;
                 self.ops += 1;
                 let p = &mut self.parts[part];
@@ -284,15 +278,14 @@ impl<'m, 'h, M: Model> Checker<'m, 'h, M> {
         Ok(self.report(&order))
     }
 
-    /// Opens a call for `event`'s process.
-    fn invoke(
+    /// Opens a call for an invocation's process.
+    fn invoke<E: Incoming<'h>>(
         &mut self,
-        event: Head,
+        incoming: E,
         line: u32,
         position: usize,
-        key: Option<Cow<'h, Value>>,
-        input: Cow<'h, Value>,
     ) -> Result<(), CheckError> {
+        let event = incoming.event();
         if let Some(open) = self.open.get(event.process) {
             return Err(HistoryError::DoubleInvoke {
                 source_name: self.source.clone(),
@@ -302,17 +295,19 @@ impl<'m, 'h, M: Model> Checker<'m, 'h, M> {
             }
             .into());
         }
-        let part = self.part_of(key.as_deref());
+        let part = self.part_of(event.key.as_ref());
+        let (process, f, call_time) = (event.process, event.f, event.time);
+        let (key, input) = incoming.into_parts();
         let op = Box::new(Operation {
             id: self.invoked,
-            process: event.process,
-            f: event.f,
+            process,
+            f,
             key,
             input,
             output: None,
             call: position,
             ret: None,
-            call_time: event.time,
+            call_time,
             ret_time: None,
             line,
         });
