@@ -8,6 +8,8 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::mem;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -17,7 +19,7 @@ use crate::error::HistoryError;
 /// A value in a history: the argument or result of an operation, or a key.
 ///
 /// EDN keywords are read as strings without the colon; there are no floats.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, Default, Eq, PartialOrd, Ord, Serialize)]
 #[serde(untagged)]
 pub enum Value {
     /// `null` in JSON, `nil` in EDN: no value (a register that was never written).
@@ -47,6 +49,48 @@ impl Value {
         match self {
             Value::List(items) => Some(items),
             _ => None,
+        }
+    }
+}
+
+/// Strings this short are compared in place: keys and small values are, and a call to the
+/// C library's `memcmp` costs more than comparing them.
+const SHORT_STR: usize = 16;
+
+/// The derived equality (same variant, equal contents), but short strings are compared without
+/// a library call: the checker compares every completion's key with its call's.
+impl PartialEq for Value {
+    #[inline]
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Str(a), Value::Str(b)) => {
+                let (a, b) = (a.as_bytes(), b.as_bytes());
+                a.len() == b.len()
+                    && if a.len() <= SHORT_STR {
+                        a.iter().zip(b).all(|(x, y)| x == y)
+                    } else {
+                        a == b
+                    }
+            }
+            (Value::Nil, Value::Nil) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::List(a), Value::List(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// As derived: the variant, then its contents (kept beside the hand-written equality).
+impl Hash for Value {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        mem::discriminant(self).hash(state);
+        match self {
+            Value::Nil => {}
+            Value::Bool(b) => b.hash(state),
+            Value::Int(i) => i.hash(state),
+            Value::Str(s) => s.hash(state),
+            Value::List(items) => items.hash(state),
         }
     }
 }
@@ -396,5 +440,55 @@ pub(crate) fn call_text(f: OpFn, key: Option<&Value>) -> String {
     match key {
         Some(key) => format!("{} on key {key}", f.name()),
         None => f.name().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use rustc_hash::FxBuildHasher;
+
+    use super::Value;
+
+    fn text(s: &str) -> Value {
+        Value::Str(s.to_owned())
+    }
+
+    /// The hand-written equality is the derived one: short and long strings, every variant,
+    /// nested lists; and equal values hash alike.
+    #[test]
+    fn equality_is_by_variant_and_contents() {
+        let long = "x".repeat(40);
+        let equal = [
+            (text("0"), text("0")),
+            (text(""), text("")),
+            (text(&long), text(&long)),
+            (Value::Nil, Value::Nil),
+            (Value::Int(3), Value::Int(3)),
+            (Value::Bool(true), Value::Bool(true)),
+            (
+                Value::List(vec![text("a"), Value::Int(1)]),
+                Value::List(vec![text("a"), Value::Int(1)]),
+            ),
+        ];
+        for (a, b) in &equal {
+            assert_eq!(a, b);
+            assert_eq!(FxBuildHasher.hash_one(a), FxBuildHasher.hash_one(b));
+        }
+        let different = [
+            (text("0"), text("1")),
+            (text("ab"), text("abc")),
+            (text(&long), text(&format!("{}y", &long[1..]))),
+            (text("1"), Value::Int(1)),
+            (Value::Nil, text("")),
+            (Value::Bool(false), Value::Int(0)),
+            (Value::List(vec![]), Value::Nil),
+            (Value::List(vec![text("a")]), Value::List(vec![text("b")])),
+        ];
+        for (a, b) in &different {
+            assert_ne!(a, b);
+            assert_ne!(b, a);
+        }
     }
 }
