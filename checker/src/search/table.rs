@@ -3,13 +3,15 @@
 
 use std::hash::BuildHasher;
 
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::prepare::OpInfo;
 use crate::history::Operation;
 use crate::model::Model;
 
-/// Marks a cached step that is not allowed, and the end of a chain of states.
+/// Marks a cached step that is not allowed.
 const ILLEGAL: u32 = u32::MAX;
 /// Marks an op with no [`Model::reset_state`] (or effect state) in the caches of those.
 const NO_RESET: u32 = u32::MAX;
@@ -27,11 +29,11 @@ pub(crate) struct Table<'m, M: Model> {
     model: &'m M,
     /// Every distinct state once, by id.
     states: Vec<M::State>,
-    /// A state's hash to the latest id with that hash; `same_hash` chains to earlier ones.
-    /// States are stored once (in `states`), not cloned into the map's keys.
-    by_hash: FxHashMap<u64, u32>,
-    /// Per id: the previous id with the same hash, or `ILLEGAL`.
-    same_hash: Vec<u32>,
+    /// Per id: its state's hash.
+    hashes: Vec<u64>,
+    /// The ids, found by their state's hash (states are stored once, in `states`): one probe
+    /// finds a state or the place for it.
+    by_hash: HashTable<u32>,
     /// Operations in the problem: the length of a row of `dense`.
     ops: usize,
     /// Per (state, operation), for the first states (while rows fit in
@@ -91,8 +93,8 @@ impl<'m, M: Model> Table<'m, M> {
         let mut table = Table {
             model,
             states: Vec::with_capacity(expected),
-            by_hash: FxHashMap::with_capacity_and_hasher(expected, FxBuildHasher),
-            same_hash: Vec::with_capacity(expected),
+            hashes: Vec::with_capacity(expected),
+            by_hash: HashTable::with_capacity(expected),
             ops,
             dense: Vec::with_capacity(ops.saturating_mul(expected).min(DENSE_ENTRIES_MAX)),
             cache: FxHashMap::default(),
@@ -228,24 +230,23 @@ impl<'m, M: Model> Table<'m, M> {
     /// The id of `state`, adding it if new.
     fn intern(&mut self, state: M::State) -> Result<u32, TooManyStates> {
         let hash = FxBuildHasher.hash_one(&state);
-        let head = self.by_hash.get(&hash).copied().unwrap_or(ILLEGAL);
-        let mut id = head;
-        while id != ILLEGAL {
-            if self.states[id as usize] == state {
-                return Ok(id);
-            }
-            id = self.same_hash[id as usize];
-        }
-        if self.states.len() >= self.states_max {
-            return Err(TooManyStates(self.states_max));
-        }
+        let (states, hashes) = (&self.states, &self.hashes);
+        let vacant = match self.by_hash.entry(
+            hash,
+            |&id| states[id as usize] == state,
+            |&id| hashes[id as usize],
+        ) {
+            Entry::Occupied(found) => return Ok(*found.get()),
+            Entry::Vacant(vacant) => vacant,
+        };
         // Ids from UNKNOWN up are markers.
-        let id = u32::try_from(self.states.len())
+        let id = u32::try_from(states.len())
             .ok()
-            .filter(|&id| id < UNKNOWN)
+            .filter(|&id| (id as usize) < self.states_max && id < UNKNOWN)
             .ok_or(TooManyStates(self.states_max))?;
+        vacant.insert(id);
         self.states.push(state);
-        self.same_hash.push(head);
+        self.hashes.push(hash);
         // The new state's row, while rows fit (ids are dense, so rows stay in id order).
         if self.dense.len() == (id as usize) * self.ops
             && self.dense.len() + self.ops <= DENSE_ENTRIES_MAX
@@ -253,7 +254,6 @@ impl<'m, M: Model> Table<'m, M> {
             self.dense
                 .resize(self.dense.len() + self.ops, Cached::EMPTY);
         }
-        self.by_hash.insert(hash, id);
         Ok(id)
     }
 }
