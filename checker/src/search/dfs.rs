@@ -91,7 +91,16 @@ struct Dfs<'p, 'm, M: Model, const N: usize> {
     /// States nobody observes are merged ([`Dfs::unobservable`]) once the search has met this
     /// many dead ends (and only when some call is blind).
     merge_after: u64,
-    /// Whether configurations are recorded in the memo yet (see [`Dfs::memoize_path`]).
+    /// Whether configurations are recorded in the memo yet.
+    ///
+    /// A memo hit prunes a configuration whose search ended without a linearization, and such
+    /// a search met a dead end. So until the last segment's lazy search from its one entry
+    /// meets its first dead end, no configuration it visited can be met again but the ones
+    /// on the current path, and those only once the search backtracks past them. Those are
+    /// left out of the memo: meeting one again costs a second search of its subtree, whose
+    /// configurations since the first dead end are in the memo — a chain of at most the
+    /// path's length, once — against recording every configuration of every search that never
+    /// backtracks, the common case.
     memo_on: bool,
 }
 
@@ -335,9 +344,8 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
                 self.note_depth(None);
                 if (self.config.front as usize) < boundary {
                     self.dead_ends += 1;
-                    if !self.memo_on {
-                        self.memoize_path();
-                    }
+                    // See `memo_on`.
+                    self.memo_on = true;
                 }
                 let Some(frame) = self.stack.pop() else {
                     return Ok(false);
@@ -390,24 +398,6 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
             stats.stack_max = stats.stack_max.max(self.stack.len());
             cursor = 0;
         }
-    }
-
-    /// Starts the memo at the first dead end, with the configurations on the stack's path.
-    ///
-    /// A memo hit prunes a configuration whose search ended without a linearization, and such
-    /// a search met a dead end. So until the last segment's lazy search from its one entry
-    /// meets its first dead end, every configuration it visited is on the current path (a
-    /// child the memo or the lookahead turned away was never entered), and a search that
-    /// never backtracks — the common case — records nothing at all.
-    fn memoize_path(&mut self) {
-        self.memo_on = true;
-        let (config, done) = (self.config, self.done);
-        self.memo.insert(config);
-        for i in (0..self.stack.len()).rev() {
-            self.undo(self.stack[i]);
-            self.memo.insert(self.config);
-        }
-        (self.config, self.done) = (config, done);
     }
 
     /// The next child of the current configuration at or after `cursor`: the op to linearize,
