@@ -5,6 +5,9 @@ use super::unseen;
 use crate::history::Operation;
 use crate::model::Model;
 
+/// Longest window found by walking the calls one by one before searching for its end.
+const WINDOW_WALK_MAX: usize = 16;
+
 /// One partition, laid out for the search. Operation numbers: completed calls are
 /// `0..completed`, open calls follow.
 pub(crate) struct Problem<'a> {
@@ -93,7 +96,14 @@ impl<'a> Problem<'a> {
             .collect();
         for i in 0..completed {
             let ret = info[i].ret;
-            let end = info[..completed].partition_point(|o| o.call < ret);
+            // Calls are sorted: a short walk finds most windows, a binary search the long ones.
+            let mut end = i + 1;
+            while end < completed && end - i <= WINDOW_WALK_MAX && info[end].call < ret {
+                end += 1;
+            }
+            if end - i > WINDOW_WALK_MAX {
+                end += info[end..completed].partition_point(|o| o.call < ret);
+            }
             info[i].window = position(end - i);
         }
         let window_max = info[..completed]
