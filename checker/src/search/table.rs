@@ -195,12 +195,7 @@ impl<'m, M: Model> Table<'m, M> {
         op_index: u32,
         op: &Operation<'_>,
     ) -> Result<Option<u32>, TooManyStates> {
-        let mut id = self.resets[op_index as usize];
-        if id == UNKNOWN {
-            id = self.intern_some(self.model.reset_state(op))?;
-            self.resets[op_index as usize] = id;
-        }
-        Ok((id != NO_RESET).then_some(id))
+        self.state_of(op_index, op, |table| &mut table.resets, M::reset_state)
     }
 
     /// The id of [`Model::effect_state`] of operation number `op_index`, cached.
@@ -209,10 +204,23 @@ impl<'m, M: Model> Table<'m, M> {
         op_index: u32,
         op: &Operation<'_>,
     ) -> Result<Option<u32>, TooManyStates> {
-        let mut id = self.effects[op_index as usize];
+        self.state_of(op_index, op, |table| &mut table.effects, M::effect_state)
+    }
+
+    /// The id of the state `state` gives for operation number `op_index`, cached per operation
+    /// in the vector `ids` picks.
+    #[inline]
+    fn state_of(
+        &mut self,
+        op_index: u32,
+        op: &Operation<'_>,
+        ids: fn(&mut Self) -> &mut Vec<u32>,
+        state: fn(&M, &Operation<'_>) -> Option<M::State>,
+    ) -> Result<Option<u32>, TooManyStates> {
+        let mut id = ids(self)[op_index as usize];
         if id == UNKNOWN {
-            id = self.intern_some(self.model.effect_state(op))?;
-            self.effects[op_index as usize] = id;
+            id = self.intern_some(state(self.model, op))?;
+            ids(self)[op_index as usize] = id;
         }
         Ok((id != NO_RESET).then_some(id))
     }
