@@ -82,16 +82,20 @@ impl<'a> Problem<'a> {
         let mut info: Vec<OpInfo> = all
             .iter()
             .enumerate()
-            .map(|(i, op)| OpInfo {
-                call: position(op.call),
-                ret: op.ret.map_or(u32::MAX, position),
-                window: 0,
-                read_only: model.is_read_only(op),
-                growing: model.is_growing(op),
-                blind: model.is_growing(op) && model.is_blind(op),
-                observer: model.is_growing(op) && model.is_read_only(op),
-                class_start: i == completed
-                    || (i > completed && (all[i - 1].f != op.f || all[i - 1].input != op.input)),
+            .map(|(i, op)| {
+                let (read_only, growing) = (model.is_read_only(op), model.is_growing(op));
+                OpInfo {
+                    call: position(op.call),
+                    ret: op.ret.map_or(u32::MAX, position),
+                    window: 0,
+                    read_only,
+                    growing,
+                    blind: growing && model.is_blind(op),
+                    observer: growing && read_only,
+                    class_start: i == completed
+                        || (i > completed
+                            && (all[i - 1].f != op.f || all[i - 1].input != op.input)),
+                }
             })
             .collect();
         for i in 0..completed {
