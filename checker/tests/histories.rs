@@ -256,3 +256,18 @@ fn budget_gives_unknown_with_reason() {
     assert_eq!(report.verdict, Verdict::Unknown);
     assert!(report.reason.unwrap().contains("search_budget_states"));
 }
+
+/// A cap on distinct model states yields unknown with the limit named; a cap the search stays
+/// under changes nothing.
+#[test]
+fn state_cap_gives_unknown_with_reason() {
+    let spec = ModelSpec::new(ModelKind::Kv);
+    let mut options = CheckOptions::default();
+    options.limits.model_states_max = 5;
+    let report = check_file("porcupine/kv/c10-ok.txt", &spec, &options);
+    assert_eq!(report.verdict, Verdict::Unknown);
+    assert!(report.reason.unwrap().contains("model_states_max = 5"));
+    options.limits.model_states_max = 1000;
+    let report = check_file("porcupine/kv/c10-ok.txt", &spec, &options);
+    assert_eq!(report.verdict, Verdict::Linearizable);
+}
