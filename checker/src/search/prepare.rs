@@ -141,3 +141,60 @@ impl<'a> Problem<'a> {
         self.ops.len() - self.completed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Problem;
+    use crate::history::{Event, EventKind, History, OpFn, Operation, Value};
+    use crate::model::Register;
+
+    /// A write that stays in flight over `inside` reads, then `after` more reads.
+    fn long_write(inside: usize, after: usize) -> Vec<Operation<'static>> {
+        let event = |process: u64, kind: EventKind, f: OpFn, value: Value| Event {
+            process,
+            kind,
+            f,
+            key: None,
+            value,
+            time: 0,
+        };
+        let read = |process: u64| {
+            [
+                event(process, EventKind::Invoke, OpFn::Read, Value::Nil),
+                event(process, EventKind::Ok, OpFn::Read, Value::Nil),
+            ]
+        };
+        let mut events = vec![event(0, EventKind::Invoke, OpFn::Write, Value::Int(1))];
+        events.extend((1..=inside as u64).flat_map(read));
+        events.push(event(0, EventKind::Ok, OpFn::Write, Value::Int(1)));
+        events.extend((1..=after as u64).flat_map(read));
+        History::from_events("test", events)
+            .operations()
+            .unwrap()
+            .into_iter()
+            .map(Operation::into_owned)
+            .collect()
+    }
+
+    /// Each completed call's window is the number of calls from it on made before it
+    /// returned, whether the walk finds its end or the binary search past the walk does.
+    #[test]
+    fn windows_count_the_calls_made_before_a_return() {
+        let model = Register {
+            initial: Value::Nil,
+            cas: false,
+        };
+        for inside in [0, 1, 15, 16, 17, 40] {
+            let ops = long_write(inside, 20);
+            let refs: Vec<&Operation<'_>> = ops.iter().collect();
+            let problem = Problem::new(&model, &refs, &[], false);
+            let info = &problem.info;
+            for (i, op) in info.iter().enumerate() {
+                let expected = info[i..].iter().filter(|o| o.call < op.ret).count();
+                assert_eq!(op.window as usize, expected, "inside {inside}, op {i}");
+            }
+            assert_eq!(info[0].window as usize, 1 + inside);
+            assert_eq!(problem.window_max, 1 + inside);
+        }
+    }
+}
