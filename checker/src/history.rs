@@ -443,6 +443,30 @@ pub(crate) fn call_text(f: OpFn, key: Option<&Value>) -> String {
     }
 }
 
+/// Owned operations from `(process, kind, f, value)` events, in order, with keyless calls and
+/// the event's index as its time: the shared fixture of the search's unit tests.
+#[cfg(test)]
+pub(crate) fn test_operations(events: &[(u64, EventKind, OpFn, Value)]) -> Vec<Operation<'static>> {
+    let events = events
+        .iter()
+        .enumerate()
+        .map(|(time, (process, kind, f, value))| Event {
+            process: *process,
+            kind: *kind,
+            f: *f,
+            key: None,
+            value: value.clone(),
+            time: time as u64,
+        })
+        .collect();
+    History::from_events("test", events)
+        .operations()
+        .expect("test events pair up")
+        .into_iter()
+        .map(Operation::into_owned)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::hash::BuildHasher;

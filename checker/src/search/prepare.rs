@@ -145,35 +145,23 @@ impl<'a> Problem<'a> {
 #[cfg(test)]
 mod tests {
     use super::Problem;
-    use crate::history::{Event, EventKind, History, OpFn, Operation, Value};
+    use crate::history::{EventKind, OpFn, Operation, Value, test_operations};
     use crate::model::Register;
 
     /// A write that stays in flight over `inside` reads, then `after` more reads.
     fn long_write(inside: usize, after: usize) -> Vec<Operation<'static>> {
-        let event = |process: u64, kind: EventKind, f: OpFn, value: Value| Event {
-            process,
-            kind,
-            f,
-            key: None,
-            value,
-            time: 0,
-        };
+        use EventKind::{Invoke, Ok};
         let read = |process: u64| {
             [
-                event(process, EventKind::Invoke, OpFn::Read, Value::Nil),
-                event(process, EventKind::Ok, OpFn::Read, Value::Nil),
+                (process, Invoke, OpFn::Read, Value::Nil),
+                (process, Ok, OpFn::Read, Value::Nil),
             ]
         };
-        let mut events = vec![event(0, EventKind::Invoke, OpFn::Write, Value::Int(1))];
+        let mut events = vec![(0, Invoke, OpFn::Write, Value::Int(1))];
         events.extend((1..=inside as u64).flat_map(read));
-        events.push(event(0, EventKind::Ok, OpFn::Write, Value::Int(1)));
+        events.push((0, Ok, OpFn::Write, Value::Int(1)));
         events.extend((1..=after as u64).flat_map(read));
-        History::from_events("test", events)
-            .operations()
-            .unwrap()
-            .into_iter()
-            .map(Operation::into_owned)
-            .collect()
+        test_operations(&events)
     }
 
     /// Each completed call's window is the number of calls from it on made before it

@@ -78,32 +78,10 @@ pub(crate) fn drop_unseen<M: Model>(
 #[cfg(test)]
 mod tests {
     use super::drop_unseen;
-    use crate::history::{Event, EventKind, History, OpFn, Operation, Value};
+    use crate::history::{EventKind, OpFn, Operation, Value, test_operations as ops};
     use crate::model::Register;
     use EventKind::{Info, Invoke, Ok};
     use OpFn::{Cas, Read, Write};
-
-    /// `(process, kind, f, value)` events in order; cas values are `[from, to]`.
-    fn ops(events: &[(u64, EventKind, OpFn, Value)]) -> Vec<Operation<'static>> {
-        let events = events
-            .iter()
-            .enumerate()
-            .map(|(time, (process, kind, f, value))| Event {
-                process: *process,
-                kind: *kind,
-                f: *f,
-                key: None,
-                value: value.clone(),
-                time: time as u64,
-            })
-            .collect();
-        History::from_events("test", events)
-            .operations()
-            .unwrap()
-            .into_iter()
-            .map(Operation::into_owned)
-            .collect()
-    }
 
     /// The open calls kept, as their inputs.
     fn kept(ops: &[Operation<'_>]) -> Vec<Value> {
