@@ -6,10 +6,10 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use protocols::Protocol;
 use protocols::pingpong::{PingPong, PingPongOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use sim_core::Protocol;
 use sim_core::{LatencyDist, LinkConfig, NetworkConfig, SimBuilder, SimConfig, secs};
 
 /// The allocator the dsim binary uses, so that the figures are the binary's.
@@ -35,7 +35,7 @@ fn engine_pingpong() -> u64 {
         ..Default::default()
     };
     let mut builder = SimBuilder::new(config);
-    let cluster = protocols::Cluster {
+    let cluster = sim_core::Cluster {
         servers: NODES,
         clients: 0,
     };

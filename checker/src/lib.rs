@@ -19,6 +19,8 @@
 //! The search ([`search`]) is Wing & Gong's with Lowe's memo, split by key and run in
 //! parallel; see its module docs for how it stays small and fast.
 
+#![warn(missing_docs)]
+
 mod check;
 pub mod error;
 pub mod explain;

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use sim_core::{ConfigError, Ctx, NodeId, Process, SimBuilder, TimerId};
 
-use crate::{Cluster, Protocol};
+use sim_core::protocol::{Cluster, Protocol};
 
 /// A ball in play.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -76,7 +76,7 @@ impl Protocol for PingPong {
     const NAME: &'static str = "pingpong";
     const DESCRIPTION: &'static str =
         "throughput benchmark: balls passed between random nodes; measures the engine itself";
-    const MODEL: Option<&'static str> = None;
+    const MODEL: Option<sim_core::ModelKind> = None;
     type Msg = Ball;
     type Options = PingPongOptions;
 

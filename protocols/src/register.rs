@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    ClientOp, ConfigError, Ctx, Nanos, NodeId, OpFn, OpId, Outcome, Process, SimBuilder, TimerId,
-    Value, ms,
+    ClientOp, ConfigError, Ctx, Nanos, NodeId, OpFn, OpId, Outcome, Process, QuorumCall,
+    SimBuilder, TimerId, Value, ms,
 };
 
-use crate::{BugInfo, Cluster, Protocol};
+use sim_core::protocol::{BugInfo, Cluster, Protocol};
 
 /// Register messages.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -228,13 +228,13 @@ impl Process for RegisterServer {
     }
 }
 
-/// A client: sends each operation to the server and resends until answered.
+/// A client: sends each operation to the server and resends until answered: a quorum call
+/// of one, whose phase is the operation's id, so an answer to an operation the client gave up
+/// on is stale.
 #[derive(Debug)]
 pub struct RegisterClient {
     server: NodeId,
-    resend_ns: Nanos,
-    current: Option<(OpId, RegisterMsg)>,
-    resend_timer: Option<TimerId>,
+    call: QuorumCall<RegisterMsg, Reply>,
 }
 
 impl RegisterClient {
@@ -242,16 +242,7 @@ impl RegisterClient {
     pub fn new(server: NodeId, resend_ns: Nanos) -> Self {
         Self {
             server,
-            resend_ns,
-            current: None,
-            resend_timer: None,
-        }
-    }
-
-    fn stop_resending(&mut self, ctx: &mut Ctx<'_, RegisterMsg>) {
-        self.current = None;
-        if let Some(t) = self.resend_timer.take() {
-            ctx.cancel_timer(t);
+            call: QuorumCall::new(resend_ns),
         }
     }
 }
@@ -259,33 +250,22 @@ impl RegisterClient {
 impl Process for RegisterClient {
     type Msg = RegisterMsg;
 
-    fn on_start(&mut self, _ctx: &mut Ctx<'_, RegisterMsg>) {}
-
-    fn on_message(&mut self, ctx: &mut Ctx<'_, RegisterMsg>, _from: NodeId, msg: RegisterMsg) {
+    fn on_message(&mut self, ctx: &mut Ctx<'_, RegisterMsg>, from: NodeId, msg: RegisterMsg) {
         let RegisterMsg::Reply { req, result } = msg else {
             return;
         };
-        let Some((op, _)) = &self.current else { return };
-        if op.0 != req {
-            return; // an answer to an operation we already gave up on
-        }
-        let op = *op;
-        self.stop_resending(ctx);
-        let outcome = match result {
-            Reply::Ok(v) => Outcome::Ok(v),
-            Reply::Failed => Outcome::Fail,
+        let Some(mut replies) = self.call.on_reply(ctx, from, req, result) else {
+            return;
         };
-        ctx.complete(op, outcome);
+        let outcome = match replies.pop().map(|(_, reply)| reply) {
+            Some(Reply::Ok(v)) => Outcome::Ok(v),
+            Some(Reply::Failed) | None => Outcome::Fail,
+        };
+        ctx.complete(OpId(req), outcome);
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, RegisterMsg>, timer: TimerId, _tag: u64) {
-        if self.resend_timer != Some(timer) {
-            return;
-        }
-        if let Some((_, request)) = &self.current {
-            ctx.send(self.server, request.clone());
-            self.resend_timer = Some(ctx.set_timer(self.resend_ns, 0));
-        }
+        self.call.on_timer(ctx, timer);
     }
 
     fn on_client_op(&mut self, ctx: &mut Ctx<'_, RegisterMsg>, op: ClientOp) {
@@ -295,13 +275,11 @@ impl Process for RegisterClient {
             key: op.key,
             value: op.value,
         };
-        ctx.send(self.server, request.clone());
-        self.current = Some((op.id, request));
-        self.resend_timer = Some(ctx.set_timer(self.resend_ns, 0));
+        self.call.start(ctx, op.id.0, &[self.server], 1, request);
     }
 
     fn on_client_timeout(&mut self, ctx: &mut Ctx<'_, RegisterMsg>, _op: OpId) {
-        self.stop_resending(ctx);
+        self.call.cancel(ctx);
     }
 }
 
@@ -312,7 +290,12 @@ impl Protocol for Register {
     const NAME: &'static str = "register";
     const DESCRIPTION: &'static str =
         "single-server key/value register with exactly-once resends: the linearizable baseline";
-    const MODEL: Option<&'static str> = Some("cas-register");
+    const MODEL: Option<sim_core::ModelKind> = Some(sim_core::ModelKind::CasRegister);
+    const OPERATIONS: &'static [sim_core::OpFn] = &[
+        sim_core::OpFn::Read,
+        sim_core::OpFn::Write,
+        sim_core::OpFn::Cas,
+    ];
     type Msg = RegisterMsg;
     type Options = RegisterOptions;
 

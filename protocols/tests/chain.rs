@@ -3,7 +3,7 @@
 //! restarted ones rejoin as the new tail, all without a single invariant violation.
 
 use protocols::chain::{Chain, ChainMsg, ChainOptions, ChainServer, Master};
-use protocols::{Cluster, Protocol};
+use sim_core::{Cluster, Protocol};
 use sim_core::{
     EventType, Fault, LatencyDist, NodeId, OpFn, OpMix, ScheduledFault, SimBuilder, SimConfig,
     Simulation, Value, WorkloadConfig, ms, secs,

@@ -5,7 +5,8 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use protocols::raft::{Raft, RaftBug, RaftOptions};
-use protocols::{Cluster, build};
+use sim_core::Cluster;
+use sim_core::protocol::build;
 use sim_core::{NetworkConfig, ScheduledFault, SimConfig, WorkloadConfig, strategies};
 
 const SERVERS: u32 = 5;

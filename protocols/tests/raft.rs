@@ -2,7 +2,7 @@
 //! faults, recovery from storage alone, and each known bug caught by the monitor.
 
 use protocols::raft::{self, Raft, RaftMsg, RaftOptions, ReadMode};
-use protocols::{Cluster, Protocol};
+use sim_core::{Cluster, Protocol};
 use sim_core::{
     EventType, Fault, NodeId, ScheduledFault, SimBuilder, SimConfig, Simulation, WorkloadConfig,
     ms, secs,

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use protocols::CheckResult;
+use sim_core::CheckResult;
 use sim_core::{EventType, HistoryEvent, Nanos};
 
 /// Every client completes (ok or fail, not info) at least one operation invoked in the second

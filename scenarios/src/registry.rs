@@ -1,6 +1,8 @@
-//! The protocols dsim can run, by name. This is the one place that lists them all.
+//! The protocols a scenario can name: an open registry that a binary fills with the protocols
+//! it knows. The `dsim` binary registers the built-in ones ([`Registry::builtin`]); a user's own
+//! binary registers theirs the same way ([`Registry::protocol`]), with or without the built-ins.
 
-use protocols::{BugInfo, Protocol};
+use sim_core::{BugInfo, ModelKind, OpFn, Protocol};
 
 use crate::error::{RunError, closest};
 use crate::report::RunReport;
@@ -15,50 +17,102 @@ pub struct ProtocolInfo {
     /// One line.
     pub description: &'static str,
     /// The checker model of its client history, if any.
-    pub model: Option<&'static str>,
+    pub model: Option<ModelKind>,
+    /// The client operations it serves.
+    pub operations: &'static [OpFn],
     /// The bugs it can be switched to.
     pub bugs: &'static [BugInfo],
 }
 
-fn info<P: Protocol>() -> ProtocolInfo {
-    ProtocolInfo {
-        name: P::NAME,
-        description: P::DESCRIPTION,
-        model: P::MODEL,
-        bugs: P::bugs(),
+/// Runs a scenario as one registered protocol.
+type RunFn = fn(&Scenario, &RunOptions) -> Result<RunReport, RunError>;
+
+/// Protocols by name, in the order they were registered.
+#[derive(Clone, Debug, Default)]
+pub struct Registry {
+    entries: Vec<(ProtocolInfo, RunFn)>,
+}
+
+impl Registry {
+    /// A registry with no protocols.
+    pub fn new() -> Self {
+        Self::default()
     }
-}
 
-/// Every protocol, in the order `dsim list` shows them.
-pub fn all() -> Vec<ProtocolInfo> {
-    vec![
-        info::<protocols::pingpong::PingPong>(),
-        info::<protocols::register::Register>(),
-        info::<protocols::raft::Raft>(),
-        info::<protocols::chain::Chain>(),
-        info::<protocols::gossip::Gossip>(),
-        info::<protocols::twopc::TwoPc>(),
-    ]
-}
+    /// The protocols that come with dsim: pingpong, register, raft, chain, gossip, twopc.
+    pub fn builtin() -> Self {
+        let mut registry = Self::new();
+        registry
+            .protocol::<protocols::pingpong::PingPong>()
+            .protocol::<protocols::register::Register>()
+            .protocol::<protocols::raft::Raft>()
+            .protocol::<protocols::chain::Chain>()
+            .protocol::<protocols::gossip::Gossip>()
+            .protocol::<protocols::twopc::TwoPc>();
+        registry
+    }
 
-/// Runs `scenario` with the protocol it names.
-pub(crate) fn dispatch(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, RunError> {
-    match scenario.spec.protocol.name.as_str() {
-        "pingpong" => run_with::<protocols::pingpong::PingPong>(scenario, options),
-        "register" => run_with::<protocols::register::Register>(scenario, options),
-        "raft" => run_with::<protocols::raft::Raft>(scenario, options),
-        "chain" => run_with::<protocols::chain::Chain>(scenario, options),
-        "gossip" => run_with::<protocols::gossip::Gossip>(scenario, options),
-        "twopc" => run_with::<protocols::twopc::TwoPc>(scenario, options),
-        other => {
-            let names: Vec<&str> = all().iter().map(|p| p.name).collect();
-            let hint =
-                closest(other, &names).map_or(String::new(), |c| format!("; did you mean `{c}`?"));
-            let message = format!(
-                "unknown protocol `{other}`, expected one of {}{hint}",
-                names.join(", ")
-            );
-            Err(scenario.error("protocol.name", &message).into())
+    /// Registers protocol `P` under [`Protocol::NAME`]. A protocol registered again under a
+    /// name already taken replaces the earlier one (so a binary can swap in its own build of a
+    /// built-in).
+    pub fn protocol<P: Protocol + 'static>(&mut self) -> &mut Self {
+        let info = ProtocolInfo {
+            name: P::NAME,
+            description: P::DESCRIPTION,
+            model: P::MODEL,
+            operations: P::OPERATIONS,
+            bugs: P::bugs(),
+        };
+        self.insert(info, run_with::<P>);
+        self
+    }
+
+    /// Registers every protocol of `other`, as [`Registry::protocol`] would, in its order.
+    pub fn extend(&mut self, other: Registry) {
+        for (info, run) in other.entries {
+            self.insert(info, run);
         }
+    }
+
+    fn insert(&mut self, info: ProtocolInfo, run: RunFn) {
+        match self.entries.iter_mut().find(|(i, _)| i.name == info.name) {
+            Some(entry) => *entry = (info, run),
+            None => self.entries.push((info, run)),
+        }
+    }
+
+    /// The registered protocols, in registration order.
+    pub fn protocols(&self) -> impl Iterator<Item = &ProtocolInfo> {
+        self.entries.iter().map(|(info, _)| info)
+    }
+
+    /// Whether a protocol of this name is registered.
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.iter().any(|(info, _)| info.name == name)
+    }
+
+    /// Runs `scenario` with the protocol it names.
+    pub fn run(&self, scenario: &Scenario, options: &RunOptions) -> Result<RunReport, RunError> {
+        let name = scenario.spec.protocol.name.as_str();
+        match self.entries.iter().find(|(info, _)| info.name == name) {
+            Some((_, run)) => run(scenario, options),
+            None => Err(scenario.error("protocol.name", &self.unknown(name)).into()),
+        }
+    }
+
+    fn unknown(&self, name: &str) -> String {
+        let names: Vec<&str> = self.protocols().map(|p| p.name).collect();
+        let hint =
+            closest(name, &names).map_or(String::new(), |c| format!("; did you mean `{c}`?"));
+        let known = if names.is_empty() {
+            "no protocols are registered".to_string()
+        } else {
+            format!("registered: {}", names.join(", "))
+        };
+        format!(
+            "unknown protocol `{name}` ({known}){hint}. A protocol of your own is registered in \
+             your binary's main: `scenarios::Dsim::new().protocol::<YourProtocol>().main()` \
+             (see \"Bring your own protocol\" in dsim's README)"
+        )
     }
 }

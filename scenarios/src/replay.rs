@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::error::RunError;
+use crate::registry::Registry;
 use crate::report::RunReport;
 use crate::runner::RunOptions;
 use crate::scenario::Scenario;
@@ -25,7 +26,7 @@ impl Replay {
 }
 
 /// Re-runs the run saved in `dir` (its `scenario.json` and `summary.json`).
-pub fn replay(dir: &Path) -> Result<Replay, RunError> {
+pub fn replay(registry: &Registry, dir: &Path) -> Result<Replay, RunError> {
     let scenario = Scenario::from_file(dir.join("scenario.json"))?;
     let summary_path = dir.join("summary.json");
     let origin = summary_path.display().to_string();
@@ -58,7 +59,7 @@ pub fn replay(dir: &Path) -> Result<Replay, RunError> {
             )
         })?
         .to_string();
-    let report = crate::run(
+    let report = registry.run(
         &scenario,
         &RunOptions {
             seed: Some(seed),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use protocols::CheckResult;
+use sim_core::CheckResult;
 
 pub use crate::linearizable::Counterexample;
 use serde::Serialize;

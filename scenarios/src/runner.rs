@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use protocols::{CheckResult, Cluster, Protocol};
-use sim_core::{ConfigError, SimBuilder, SimConfig, SimError, Simulation};
+use sim_core::protocol::validate_workload;
+use sim_core::{CheckResult, ConfigError, Protocol, SimBuilder, SimError, Simulation};
 
 use crate::error::{RunError, ScenarioError};
 use crate::metrics;
@@ -148,24 +148,15 @@ fn builder<P: Protocol>(
     seed: u64,
 ) -> Result<SimBuilder<P::Msg>, ScenarioError> {
     let spec = &scenario.spec;
-    let config = SimConfig {
-        seed,
-        duration_ns: spec.duration_ns,
-        network: spec.network.clone(),
-        clock_skew: spec.clocks.skew,
-        faults: spec.faults.clone(),
-        nemesis: spec.nemesis.clone(),
-        workload: spec.workload.clone(),
-        heal_all_at_ns: spec
-            .liveness
-            .as_ref()
-            .map(|l| spec.duration_ns - l.duration_ns),
-        limits: spec.limits,
-    };
-    let cluster = Cluster {
-        servers: spec.cluster.servers,
-        clients: spec.workload.as_ref().map_or(0, |w| w.clients),
-    };
+    let mut config = spec.to_config(seed);
+    if let Some(workload) = config.workload.as_mut() {
+        // A mix the file leaves out is the default mix of the operations the protocol serves.
+        if !scenario.mentions(&["workload", "mix"]) {
+            workload.mix = workload.mix.restricted_to(P::OPERATIONS);
+        }
+        validate_workload::<P>(workload).map_err(|e| config_error(scenario, &e))?;
+    }
+    let cluster = spec.cluster_for(&config);
     let mut builder = SimBuilder::new(config);
     P::populate(options, cluster, &mut builder).map_err(|e| config_error(scenario, &e))?;
     for (i, clock) in spec.clocks.nodes.iter().enumerate() {
@@ -210,7 +201,7 @@ fn judge<P: Protocol>(
                 results.extend(P::end_checks(options, sim));
             }
             CheckName::Linearizable => {
-                let (result, found) = crate::linearizable::check(P::MODEL, sim.history().events());
+                let (result, found) = crate::linearizable::check(P::MODEL, sim.history());
                 results.push(result);
                 counterexample = found;
             }

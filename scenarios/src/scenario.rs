@@ -7,7 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    ClockSkew, Limits, Nanos, NemesisConfig, NetworkConfig, NodeId, ScheduledFault, WorkloadConfig,
+    ClockSkew, Cluster, Limits, Nanos, NemesisConfig, NetworkConfig, NodeId, Protocol,
+    ScheduledFault, SimConfig, WorkloadConfig,
 };
 
 use crate::durations;
@@ -56,6 +57,85 @@ pub struct ScenarioSpec {
     /// Bounds on the run's resources.
     #[serde(default)]
     pub limits: Limits,
+}
+
+impl ScenarioSpec {
+    /// The engine configuration this scenario gives for `seed` (its per-node clocks are set on
+    /// the builder separately).
+    pub fn to_config(&self, seed: u64) -> SimConfig {
+        SimConfig {
+            seed,
+            duration_ns: self.duration_ns,
+            network: self.network.clone(),
+            clock_skew: self.clocks.skew,
+            faults: self.faults.clone(),
+            nemesis: self.nemesis.clone(),
+            workload: self.workload.clone(),
+            heal_all_at_ns: self
+                .liveness
+                .as_ref()
+                .map(|l| self.duration_ns.saturating_sub(l.duration_ns)),
+            limits: self.limits,
+        }
+    }
+
+    /// The cluster shape: the scenario's servers and one client node per workload client.
+    pub fn cluster_for(&self, config: &SimConfig) -> Cluster {
+        Cluster {
+            servers: self.cluster.servers,
+            clients: config.workload.as_ref().map_or(0, |w| w.clients),
+        }
+    }
+
+    /// The scenario that runs protocol `P` with `options` on `cluster` under `config`: what a
+    /// property test writes out for a counterexample, so that `dsim run` reproduces it (same
+    /// seed, same trace hash). The workload's client count is the cluster's.
+    pub fn from_config<P: Protocol>(
+        options: &P::Options,
+        cluster: Cluster,
+        config: &SimConfig,
+    ) -> Result<Self, serde_json::Error>
+    where
+        P::Options: Serialize,
+    {
+        let liveness = config.heal_all_at_ns.map(|at| LivenessSection {
+            duration_ns: config.duration_ns.saturating_sub(at),
+        });
+        Ok(Self {
+            description: format!("{} as a property test ran it", P::NAME),
+            seed: config.seed,
+            duration_ns: config.duration_ns,
+            protocol: ProtocolSection {
+                name: P::NAME.to_string(),
+                options: serde_json::to_value(options)?,
+            },
+            cluster: ClusterSection {
+                servers: cluster.servers,
+            },
+            network: config.network.clone(),
+            clocks: ClocksSection {
+                skew: config.clock_skew,
+                nodes: Vec::new(),
+            },
+            faults: config.faults.clone(),
+            nemesis: config.nemesis.clone(),
+            workload: config.workload.clone(),
+            checks: None,
+            liveness,
+            limits: config.limits,
+        })
+    }
+
+    /// The scenario as file text (pretty JSON), which [`Scenario::parse`] reads back as the
+    /// same scenario.
+    pub fn to_file_text(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+
+    /// Writes the scenario to `path` as a file `dsim run` reads.
+    pub fn write(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
+        std::fs::write(path, self.to_file_text())
+    }
 }
 
 /// `liveness`: the last `duration_ns` of the run, every fault ended (network healed, crashed
@@ -190,6 +270,22 @@ impl Scenario {
         };
         scenario.validate()?;
         Ok(scenario)
+    }
+
+    /// Whether the file itself writes the field at `path` (rather than leaving it to its
+    /// default), e.g. `["workload", "mix"]`.
+    pub fn mentions(&self, path: &[&str]) -> bool {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(&self.text) else {
+            return false;
+        };
+        let mut at = &value;
+        for key in path {
+            match at.get(key) {
+                Some(next) => at = next,
+                None => return false,
+            }
+        }
+        true
     }
 
     /// An error about the field at `path` of this scenario.

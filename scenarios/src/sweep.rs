@@ -10,6 +10,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::registry::Registry;
 use crate::runner::RunOptions;
 use crate::scenario::Scenario;
 
@@ -113,12 +114,12 @@ impl SeedPlan {
 const DETAIL_CHARS_MAX: usize = 400;
 
 /// Runs one seed and condenses its report.
-pub fn run_seed(scenario: &Scenario, seed: u64) -> SeedResult {
+pub fn run_seed(registry: &Registry, scenario: &Scenario, seed: u64) -> SeedResult {
     let options = RunOptions {
         seed: Some(seed),
         ..Default::default()
     };
-    match crate::run(scenario, &options) {
+    match registry.run(scenario, &options) {
         Ok(report) => SeedResult {
             scenario: scenario.origin.clone(),
             seed,
@@ -153,6 +154,7 @@ pub fn run_seed(scenario: &Scenario, seed: u64) -> SeedResult {
 /// Runs every seed of `plan` on a pool of `jobs` threads (all cores when `None`), calling
 /// `progress` after each seed. Results come back sorted by seed.
 pub fn sweep(
+    registry: &Registry,
     scenario: &Scenario,
     plan: &SeedPlan,
     jobs: Option<usize>,
@@ -167,7 +169,7 @@ pub fn sweep(
         seeds
             .par_iter()
             .map(|seed| {
-                let result = run_seed(scenario, *seed);
+                let result = run_seed(registry, scenario, *seed);
                 progress(&result);
                 result
             })
@@ -189,8 +191,9 @@ pub fn parse_results(text: &str, source: &str) -> Result<Vec<SeedResult>, String
         .collect()
 }
 
-/// The end-of-sweep table: failures grouped by check, each with the command that reproduces it.
-pub fn summarize(results: &[SeedResult]) -> String {
+/// The end-of-sweep table: failures grouped by check, each with the command that reproduces it
+/// (`program` is the command line's name: `dsim`, or a user's own binary).
+pub fn summarize(results: &[SeedResult], program: &str) -> String {
     let mut out = String::new();
     let failed: Vec<&SeedResult> = results.iter().filter(|r| !r.ok).collect();
     let _ = writeln!(
@@ -222,7 +225,7 @@ pub fn summarize(results: &[SeedResult]) -> String {
             let why: String = why.chars().take(100).collect();
             let _ = writeln!(
                 out,
-                "  dsim run {} --seed {:<8} # {why}",
+                "  {program} run {} --seed {:<8} # {why}",
                 r.scenario, r.seed
             );
         }
@@ -323,7 +326,10 @@ mod tests {
             failed: vec![],
             ..fail(0, "")
         };
-        let text = summarize(&[pass, fail(4, "linearizable"), fail(9, "invariants")]);
+        let text = summarize(
+            &[pass, fail(4, "linearizable"), fail(9, "invariants")],
+            "dsim",
+        );
         assert!(
             text.starts_with("3 seeds run, 1 passed, 2 failed"),
             "{text}"

@@ -14,7 +14,7 @@ fn run(text: &str, seed: u64) -> RunReport {
     .unwrap()
 }
 
-fn check<'a>(report: &'a RunReport, name: &str) -> &'a protocols::CheckResult {
+fn check<'a>(report: &'a RunReport, name: &str) -> &'a sim_core::CheckResult {
     report
         .checks
         .iter()

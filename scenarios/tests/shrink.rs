@@ -6,7 +6,7 @@ mod common;
 
 use common::{edited, library, run, with_bug};
 use scenarios::shrink::{Shrunk, shrink, to_file_text};
-use scenarios::{RunOptions, Scenario};
+use scenarios::{Registry, RunOptions, Scenario};
 use sim_core::{Fault, NodeId, ScheduledFault};
 
 /// Runs one shrink may spend in these tests.
@@ -36,7 +36,7 @@ fn spelt_out(scenario: &Scenario, seed: u64) -> Vec<ScheduledFault> {
 /// Shrinks, writes the file, reads it back as `dsim run` would and checks that it still fails
 /// the same check on the seed it names.
 fn shrink_and_rerun(scenario: &Scenario, seed: u64) -> Shrunk {
-    let shrunk = shrink(scenario, seed, None, RUNS_MAX).unwrap();
+    let shrunk = shrink(&Registry::builtin(), scenario, seed, None, RUNS_MAX).unwrap();
     assert!(shrunk.runs <= RUNS_MAX, "{} runs", shrunk.runs);
     let text = to_file_text(&shrunk, seed);
     let small = Scenario::parse(&text, "shrunk.json").unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -186,10 +186,16 @@ fn a_quiet_start_is_cut_and_the_faults_come_sooner() {
 fn shrinking_is_deterministic_and_stays_within_its_run_budget() {
     let scenario = late_partitions();
     let seed = failing_seed(&scenario);
-    let a = shrink(&scenario, seed, None, 40).unwrap();
-    let b = shrink(&scenario, seed, None, 40).unwrap();
+    let a = shrink(&Registry::builtin(), &scenario, seed, None, 40).unwrap();
+    let b = shrink(&Registry::builtin(), &scenario, seed, None, 40).unwrap();
     assert_eq!(a.runs, 40, "a small budget is used up, not exceeded");
     assert_eq!((a.spec, a.steps), (b.spec, b.steps));
-    let wrong = shrink(&library("raft-partitions"), seed, None, 40);
+    let wrong = shrink(
+        &Registry::builtin(),
+        &library("raft-partitions"),
+        seed,
+        None,
+        40,
+    );
     assert!(wrong.is_err(), "the correct code does not fail seed {seed}");
 }

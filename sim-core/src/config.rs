@@ -8,12 +8,15 @@ use crate::network::NetworkConfig;
 use crate::time::Nanos;
 use crate::workload::WorkloadConfig;
 
-/// Everything the engine needs besides the processes.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Everything the engine needs besides the processes. It serializes to the same field names a
+/// scenario file uses, so a configuration drawn by a property test can be written out as one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
     /// The one seed every random choice derives from.
     pub seed: u64,
-    /// How long to simulate, in true nanoseconds.
+    /// How long to simulate, in true nanoseconds (default [`SimConfig::DURATION_NS_DEFAULT`],
+    /// never 0: a run of no time tests nothing).
     pub duration_ns: Nanos,
     /// The network model.
     pub network: NetworkConfig,
@@ -30,6 +33,27 @@ pub struct SimConfig {
     pub heal_all_at_ns: Option<Nanos>,
     /// Bounds on everything that could grow.
     pub limits: Limits,
+}
+
+impl SimConfig {
+    /// The default length of a run: 10 simulated seconds, as in a scenario file.
+    pub const DURATION_NS_DEFAULT: Nanos = 10 * crate::time::SECONDS;
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            duration_ns: Self::DURATION_NS_DEFAULT,
+            network: NetworkConfig::default(),
+            clock_skew: None,
+            faults: Vec::new(),
+            nemesis: None,
+            workload: None,
+            heal_all_at_ns: None,
+            limits: Limits::default(),
+        }
+    }
 }
 
 /// Draws each server's clock at random: offset uniform in ±`offset_ns_max`, drift uniform in

@@ -1,8 +1,16 @@
 //! The client history: what clients asked for and what they were told, with true time. It is the
 //! linearizability checker's input, in Jepsen's shape: an `invoke`, then `ok` (it happened, with
 //! this result), `fail` (it certainly did not happen) or `info` (unknown: timed out).
+//!
+//! The types are the subset of the checker's that a simulated workload produces, and convert
+//! into them without loss (`From`); [`History::check`] runs the checker on a run's history and
+//! [`History::write_jsonl`] writes the file `dsim check` reads.
 
+use std::io::{self, Write};
+
+use checker::{CheckOptions, CheckReport, ModelKind, ModelSpec};
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 use crate::time::Nanos;
 
@@ -119,6 +127,115 @@ impl History {
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
+    }
+}
+
+/// Most search states one key's check may visit in [`History::check`] (a few seconds at most);
+/// a history too hard to decide within it is `unknown`, never given a wrong verdict.
+pub const CHECK_SEARCH_STATES_MAX: u64 = 3_000_000;
+
+/// Why a run's history could not be judged.
+#[derive(Debug, Error)]
+pub enum HistoryCheckError {
+    /// No operation completed with `ok`: there is nothing to judge, and calling such a run
+    /// linearizable would hide a broken or idle system (or a run too short to do anything).
+    #[error("no client operation completed ok ({invoked} invoked): nothing to check")]
+    NothingCompleted {
+        /// How many operations were invoked.
+        invoked: u64,
+    },
+    /// The checker rejected the history (an operation its model does not understand).
+    #[error(transparent)]
+    Checker(#[from] checker::CheckError),
+}
+
+impl History {
+    /// Judges the history for linearizability under `model`, the same way `dsim run`'s
+    /// `linearizable` check does: sequentially and with a budget of
+    /// [`CHECK_SEARCH_STATES_MAX`] search states per key, so the verdict and the explanation
+    /// depend on the history alone, never on timing or threads.
+    pub fn check(&self, model: ModelKind) -> Result<CheckReport, HistoryCheckError> {
+        let completed = self.events.iter().any(|e| e.kind == EventType::Ok);
+        if !completed {
+            let invoked = self.events.iter().filter(|e| e.kind == EventType::Invoke);
+            return Err(HistoryCheckError::NothingCompleted {
+                invoked: invoked.count() as u64,
+            });
+        }
+        let options = CheckOptions {
+            parallel: false,
+            limits: checker::Limits {
+                search_budget_states: CHECK_SEARCH_STATES_MAX,
+                ..checker::Limits::default()
+            },
+            ..CheckOptions::default()
+        };
+        let history = self.to_checker("history");
+        Ok(checker::check_history(
+            &history,
+            &ModelSpec::new(model),
+            &options,
+        )?)
+    }
+
+    /// The history as the checker's input; `source` names it in the checker's messages.
+    pub fn to_checker(&self, source: &str) -> checker::History {
+        checker::History::from_events(source, self.events.iter().map(Into::into).collect())
+    }
+
+    /// Writes the history as JSON Lines, one event a line: the format `dsim check` reads.
+    pub fn write_jsonl(&self, out: &mut impl Write) -> io::Result<()> {
+        for event in &self.events {
+            serde_json::to_writer(&mut *out, event)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<&Value> for checker::Value {
+    fn from(v: &Value) -> Self {
+        match v {
+            Value::Nil => checker::Value::Nil,
+            Value::Int(i) => checker::Value::Int(*i),
+            Value::Str(s) => checker::Value::Str(s.clone()),
+            Value::List(items) => checker::Value::List(items.iter().map(Into::into).collect()),
+        }
+    }
+}
+
+impl From<OpFn> for checker::OpFn {
+    fn from(f: OpFn) -> Self {
+        match f {
+            OpFn::Read => checker::OpFn::Read,
+            OpFn::Write => checker::OpFn::Write,
+            OpFn::Cas => checker::OpFn::Cas,
+            OpFn::Append => checker::OpFn::Append,
+        }
+    }
+}
+
+impl From<EventType> for checker::EventKind {
+    fn from(kind: EventType) -> Self {
+        match kind {
+            EventType::Invoke => checker::EventKind::Invoke,
+            EventType::Ok => checker::EventKind::Ok,
+            EventType::Fail => checker::EventKind::Fail,
+            EventType::Info => checker::EventKind::Info,
+        }
+    }
+}
+
+impl From<&HistoryEvent> for checker::Event {
+    fn from(e: &HistoryEvent) -> Self {
+        checker::Event {
+            process: e.process,
+            kind: e.kind.into(),
+            f: e.f.into(),
+            key: e.key.map(|k| checker::Value::Int(k as i64)),
+            value: (&e.value).into(),
+            time: e.time,
+        }
     }
 }
 

@@ -76,7 +76,8 @@ impl<T: Any> AsAny for T {
 
 /// A node's behaviour. Handlers react to one event and record effects in `ctx`.
 ///
-/// Servers implement the first three; client nodes also implement [`Process::on_client_op`].
+/// Every process handles messages; [`Process::on_start`] and [`Process::on_timer`] do nothing
+/// unless implemented. Client nodes also implement [`Process::on_client_op`].
 /// Durable state lives in `ctx.storage()` and survives crashes once synced; everything in
 /// `self` is volatile and is rebuilt by the node's factory on a restart, after which
 /// [`Process::on_start`] runs again and should recover from storage.
@@ -84,14 +85,18 @@ pub trait Process: AsAny {
     /// The messages this protocol sends.
     type Msg: Message;
 
-    /// The node starts, first at time 0 and again after every restart.
-    fn on_start(&mut self, ctx: &mut Ctx<'_, Self::Msg>);
+    /// The node starts, first at time 0 and again after every restart (default: nothing).
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self::Msg>) {
+        let _ = ctx;
+    }
 
     /// A message from `from` arrived.
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg>, from: NodeId, msg: Self::Msg);
 
-    /// The timer `timer`, set with `tag`, fired.
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg>, timer: TimerId, tag: u64);
+    /// The timer `timer`, set with `tag`, fired (default: nothing).
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg>, timer: TimerId, tag: u64) {
+        let _ = (ctx, timer, tag);
+    }
 
     /// The workload asks this (client) node to perform `op`; complete it with
     /// [`Ctx::complete`]. Servers receive no operations; the default records a violation so a
@@ -148,6 +153,8 @@ pub struct Ctx<'a, M> {
     pub(crate) node: NodeId,
     pub(crate) now_local_ns: Nanos,
     pub(crate) node_count: usize,
+    pub(crate) servers: &'a [NodeId],
+    pub(crate) clients: &'a [NodeId],
     pub(crate) rng: &'a mut SimRng,
     pub(crate) storage: &'a mut Storage,
     pub(crate) effects: &'a mut Vec<Effect<M>>,
@@ -168,6 +175,26 @@ impl<M> Ctx<'_, M> {
     /// Number of nodes in the simulation (servers and clients).
     pub fn node_count(&self) -> usize {
         self.node_count
+    }
+
+    /// The server nodes, in id order (the system under test).
+    pub fn servers(&self) -> &[NodeId] {
+        self.servers
+    }
+
+    /// The client nodes, in id order (they drive the workload).
+    pub fn clients(&self) -> &[NodeId] {
+        self.clients
+    }
+
+    /// Whether `node` is a server.
+    pub fn is_server(&self, node: NodeId) -> bool {
+        self.servers.binary_search(&node).is_ok()
+    }
+
+    /// Whether `node` is a client.
+    pub fn is_client(&self, node: NodeId) -> bool {
+        self.clients.binary_search(&node).is_ok()
     }
 
     /// This node's seeded random number generator.

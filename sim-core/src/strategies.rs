@@ -16,6 +16,7 @@
 use proptest::prelude::*;
 
 use crate::fault::{Fault, ScheduledFault};
+use crate::history::OpFn;
 use crate::latency::LatencyDist;
 use crate::network::{LinkConfig, NetworkConfig};
 use crate::partition::PartitionSpec;
@@ -124,4 +125,24 @@ pub fn workload(clients: u32) -> impl Strategy<Value = WorkloadConfig> {
             ..WorkloadConfig::default()
         },
     )
+}
+
+/// A workload like [`workload`] that only draws the operations in `served` (a protocol's
+/// [`crate::Protocol::OPERATIONS`]): the random mix with every other weight set to 0, and
+/// reads or the first served operation kept positive so the mix is never empty.
+pub fn workload_of(clients: u32, served: &'static [OpFn]) -> impl Strategy<Value = WorkloadConfig> {
+    workload(clients).prop_map(move |mut w| {
+        w.mix = w.mix.restricted_to(served);
+        if w.mix.weights().iter().all(|(_, weight)| *weight == 0) {
+            let first = served.first().copied().unwrap_or(OpFn::Read);
+            w.mix = OpMix {
+                read: 0,
+                write: 0,
+                cas: 0,
+                append: 0,
+            }
+            .with_weight(first, 1);
+        }
+        w
+    })
 }

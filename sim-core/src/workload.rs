@@ -36,6 +36,45 @@ impl Default for OpMix {
     }
 }
 
+impl OpMix {
+    /// Each operation with its weight, in a fixed order.
+    pub fn weights(&self) -> [(OpFn, u32); 4] {
+        [
+            (OpFn::Read, self.read),
+            (OpFn::Write, self.write),
+            (OpFn::Cas, self.cas),
+            (OpFn::Append, self.append),
+        ]
+    }
+
+    /// The same mix with every operation not in `served` weighted 0: a protocol's share of
+    /// the default mix (see `Protocol::OPERATIONS`).
+    pub fn restricted_to(self, served: &[OpFn]) -> OpMix {
+        let keep = |f: OpFn, w: u32| if served.contains(&f) { w } else { 0 };
+        OpMix {
+            read: keep(OpFn::Read, self.read),
+            write: keep(OpFn::Write, self.write),
+            cas: keep(OpFn::Cas, self.cas),
+            append: keep(OpFn::Append, self.append),
+        }
+    }
+
+    /// The same mix with `f` weighted `weight`.
+    pub fn with_weight(mut self, f: OpFn, weight: u32) -> OpMix {
+        match f {
+            OpFn::Read => self.read = weight,
+            OpFn::Write => self.write = weight,
+            OpFn::Cas => self.cas = weight,
+            OpFn::Append => self.append = weight,
+        }
+        self
+    }
+
+    fn total(&self) -> u64 {
+        self.weights().iter().map(|(_, w)| u64::from(*w)).sum()
+    }
+}
+
 /// The workload as configured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -147,26 +186,27 @@ impl Workload {
     /// The next operation: function, key and argument.
     pub fn next_op(&mut self) -> (OpFn, u64, Value) {
         self.issued += 1;
-        let m = self.config.mix;
-        let total = m.read + m.write + m.cas + m.append;
-        let mut pick = self.rng.random_range(0..total);
+        let mix = self.config.mix;
+        let total = mix.total();
+        // A 32-bit draw while the weights fit (the draw every golden trace hash was made
+        // with); a 64-bit one only for weights that do not.
+        let mut pick = match u32::try_from(total) {
+            Ok(total) => u64::from(self.rng.random_range(0..total)),
+            Err(_) => self.rng.random_range(0..total),
+        };
         let key = self.rng.random_range(0..self.config.keys);
-        let f = [
-            (OpFn::Read, m.read),
-            (OpFn::Write, m.write),
-            (OpFn::Cas, m.cas),
-            (OpFn::Append, m.append),
-        ]
-        .into_iter()
-        .find(|(_, w)| {
-            if pick < *w {
-                true
-            } else {
-                pick -= w;
-                false
-            }
-        })
-        .map_or(OpFn::Read, |(f, _)| f);
+        let f = mix
+            .weights()
+            .into_iter()
+            .find(|(_, w)| {
+                if pick < u64::from(*w) {
+                    true
+                } else {
+                    pick -= u64::from(*w);
+                    false
+                }
+            })
+            .map_or(OpFn::Read, |(f, _)| f);
         let value = match f {
             OpFn::Read => Value::Nil,
             OpFn::Write | OpFn::Append => Value::Int(self.fresh()),

@@ -66,7 +66,7 @@ pub use msg::ChainMsg;
 pub use server::ChainServer;
 pub use store::Replica;
 
-use crate::{BugInfo, CheckResult, Cluster, Protocol};
+use sim_core::protocol::{BugInfo, CheckResult, Cluster, Protocol};
 
 /// Known bugs of chain replication.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -223,7 +223,12 @@ pub struct Chain;
 impl Protocol for Chain {
     const NAME: &'static str = "chain";
     const DESCRIPTION: &'static str = "chain replication (van Renesse & Schneider 2004) with a master assumed reliable; servers = chain + 1 master";
-    const MODEL: Option<&'static str> = Some("cas-register");
+    const MODEL: Option<sim_core::ModelKind> = Some(sim_core::ModelKind::CasRegister);
+    const OPERATIONS: &'static [sim_core::OpFn] = &[
+        sim_core::OpFn::Read,
+        sim_core::OpFn::Write,
+        sim_core::OpFn::Cas,
+    ];
     type Msg = ChainMsg;
     type Options = ChainOptions;
 

@@ -16,7 +16,7 @@ use super::monitor::{Applied, Verdict};
 use super::msg::GossipMsg;
 use super::options::{GossipOptions, Params};
 use super::view::Status;
-use crate::CheckResult;
+use sim_core::protocol::CheckResult;
 
 /// How many examples a failing check names.
 const EXAMPLES_MAX: usize = 5;

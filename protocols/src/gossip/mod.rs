@@ -77,7 +77,7 @@ pub use monitor::Monitor;
 pub use msg::GossipMsg;
 pub use options::{GossipBug, GossipOptions, Params, SyncMode};
 
-use crate::{BugInfo, CheckResult, Cluster, Protocol};
+use sim_core::protocol::{BugInfo, CheckResult, Cluster, Protocol};
 
 /// The gossip protocol.
 pub struct Gossip;
@@ -86,7 +86,12 @@ impl Protocol for Gossip {
     const NAME: &'static str = "gossip";
     const DESCRIPTION: &'static str =
         "SWIM membership and failure detection plus anti-entropy of an HLC-LWW/G-Counter CRDT map";
-    const MODEL: Option<&'static str> = None;
+    const MODEL: Option<sim_core::ModelKind> = None;
+    const OPERATIONS: &'static [sim_core::OpFn] = &[
+        sim_core::OpFn::Read,
+        sim_core::OpFn::Write,
+        sim_core::OpFn::Append,
+    ];
     type Msg = GossipMsg;
     type Options = GossipOptions;
 

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sim_core::{ConfigError, Nanos, ms};
 
-use crate::BugInfo;
+use sim_core::protocol::BugInfo;
 
 /// Known bugs of the gossip protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

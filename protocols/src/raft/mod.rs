@@ -50,7 +50,7 @@ pub use msg::RaftMsg;
 pub use options::{RaftBug, RaftOptions, ReadMode};
 pub use server::RaftServer;
 
-use crate::{BugInfo, CheckResult, Cluster, Protocol};
+use sim_core::protocol::{BugInfo, CheckResult, Cluster, Protocol};
 
 /// The Raft protocol for the scenario runner.
 pub struct Raft;
@@ -96,7 +96,12 @@ pub fn servers(sim: &Simulation<RaftMsg>) -> Vec<&RaftServer> {
 impl Protocol for Raft {
     const NAME: &'static str = "raft";
     const DESCRIPTION: &'static str = "Raft consensus with a replicated key/value store, sessions, ReadIndex/lease reads and snapshots";
-    const MODEL: Option<&'static str> = Some("cas-register");
+    const MODEL: Option<sim_core::ModelKind> = Some(sim_core::ModelKind::CasRegister);
+    const OPERATIONS: &'static [sim_core::OpFn] = &[
+        sim_core::OpFn::Read,
+        sim_core::OpFn::Write,
+        sim_core::OpFn::Cas,
+    ];
     type Msg = RaftMsg;
     type Options = RaftOptions;
 

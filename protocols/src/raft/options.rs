@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sim_core::{ConfigError, Nanos, ms};
 
-use crate::BugInfo;
+use sim_core::protocol::BugInfo;
 
 /// How the leader serves reads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

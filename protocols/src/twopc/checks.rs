@@ -12,7 +12,7 @@ use super::graph::{self, CommittedTxn};
 use super::monitor::{Monitor, TxnRecord};
 use super::msg::TxnId;
 use super::records::{self, Cell, PreparedRecord};
-use crate::CheckResult;
+use sim_core::protocol::CheckResult;
 
 /// How many examples a failing check lists.
 const EXAMPLES_MAX: usize = 3;

@@ -37,13 +37,13 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use sim_core::{ConfigError, EventType, Nanos, NodeId, SimBuilder, Simulation, ms};
 
-use crate::{BugInfo, CheckResult, Cluster, Protocol};
 use checks::FinalState;
 use client::{Client, TxnShape, WorkloadKind};
 use coordinator::{Coordinator, CoordinatorConfig};
 use monitor::Monitor;
 use msg::TwoPcMsg;
 use participant::{Participant, ParticipantConfig};
+use sim_core::protocol::{BugInfo, CheckResult, Cluster, Protocol};
 
 /// The coordinator's node.
 pub const COORDINATOR: NodeId = NodeId(0);
@@ -226,7 +226,8 @@ impl TwoPc {
 impl Protocol for TwoPc {
     const NAME: &'static str = "twopc";
     const DESCRIPTION: &'static str = "two-phase commit with presumed abort, 2PL participants, crash recovery and cooperative termination; bank and read/write transactions";
-    const MODEL: Option<&'static str> = None;
+    const MODEL: Option<sim_core::ModelKind> = None;
+    const OPERATIONS: &'static [sim_core::OpFn] = &[sim_core::OpFn::Read, sim_core::OpFn::Write];
     type Msg = TwoPcMsg;
     type Options = TwoPcOptions;
 

@@ -10,6 +10,7 @@ mod schedule;
 use serde_json::Value;
 use sim_core::{Nanos, ScheduledFault};
 
+use crate::registry::Registry;
 use crate::runner::RunOptions;
 use crate::scenario::{Scenario, ScenarioSpec};
 
@@ -58,12 +59,13 @@ pub enum ShrinkError {
 /// Shrinks `scenario` failing on `seed`. `check` names the check to keep failing (default: the
 /// first failing one); at most `runs_max` runs are made.
 pub fn shrink(
+    registry: &Registry,
     scenario: &Scenario,
     seed: u64,
     check: Option<&str>,
     runs_max: u32,
 ) -> Result<Shrunk, ShrinkError> {
-    let first = crate::run(
+    let first = registry.run(
         scenario,
         &RunOptions {
             seed: Some(seed),
@@ -81,6 +83,7 @@ pub fn shrink(
     let nemesis_faults = first.nemesis_schedule().count();
     let faults_before = scenario.spec.faults.len() + nemesis_faults;
     let mut state = State {
+        registry,
         origin: scenario.origin.clone(),
         seed,
         check: failed.name.clone(),
@@ -157,7 +160,8 @@ pub fn shrink(
 }
 
 /// The search state: the best failing spec so far and the run budget.
-struct State {
+struct State<'r> {
+    registry: &'r Registry,
     origin: String,
     seed: u64,
     check: String,
@@ -167,7 +171,7 @@ struct State {
     steps: Vec<String>,
 }
 
-impl State {
+impl State<'_> {
     /// Whether `spec` still fails the check (false when invalid or out of budget).
     fn fails(&mut self, spec: &ScenarioSpec) -> bool {
         if self.runs >= self.runs_max {
@@ -180,7 +184,7 @@ impl State {
         let Ok(scenario) = Scenario::parse(&text, &self.origin) else {
             return false;
         };
-        match crate::run(
+        match self.registry.run(
             &scenario,
             &RunOptions {
                 seed: Some(self.seed),

@@ -143,7 +143,18 @@ impl<M: Message> SimBuilder<M> {
             .copied()
             .filter(|n| !specs[n.index()].exempt)
             .collect();
-        let clients = specs.iter().filter(|s| s.role == Role::Client).count();
+        let client_ids: Vec<NodeId> = (0..count as u32)
+            .map(NodeId)
+            .filter(|n| specs[n.index()].role == Role::Client)
+            .collect();
+        let clients = client_ids.len();
+        if config.duration_ns == 0 {
+            return Err(ConfigError::new(
+                "duration_ns",
+                "must be positive (a run of no time tests nothing), e.g. 10 s",
+            )
+            .into());
+        }
         validate_faults(&config, count, &targets)?;
         let workload = match &config.workload {
             Some(w) => {
@@ -225,6 +236,7 @@ impl<M: Message> SimBuilder<M> {
             queue: EventQueue::new(),
             nodes,
             servers,
+            clients: client_ids,
             targets,
             network,
             partition_rng: stream(seed, Stream::Partitions),

@@ -180,6 +180,7 @@ pub struct Simulation<M: Message> {
     queue: EventQueue<Event<M>>,
     nodes: Vec<Node<M>>,
     servers: Vec<NodeId>,
+    clients: Vec<NodeId>,
     /// Servers the nemesis and partition patterns may target.
     targets: Vec<NodeId>,
     network: Network,
@@ -266,6 +267,11 @@ impl<M: Message> Simulation<M> {
     /// The server nodes, in id order.
     pub fn servers(&self) -> &[NodeId] {
         &self.servers
+    }
+
+    /// The client nodes, in id order.
+    pub fn clients(&self) -> &[NodeId] {
+        &self.clients
     }
 
     /// All nodes with their roles.
@@ -451,6 +457,8 @@ impl<M: Message> Simulation<M> {
             node,
             now_local_ns: n.clock.local(self.now),
             node_count,
+            servers: &self.servers,
+            clients: &self.clients,
             rng: &mut n.rng,
             storage: &mut n.storage,
             effects: &mut effects,

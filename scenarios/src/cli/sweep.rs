@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::Context;
+use super::output::{out, outln};
+use crate::registry::Registry;
+use crate::sweep::{self, SeedPlan, SeedResult};
 use indicatif::{ProgressBar, ProgressStyle};
-use scenarios::Scenario;
-use scenarios::sweep::{self, SeedPlan, SeedResult};
 
 /// Arguments of `dsim sweep`.
 #[derive(clap::Args)]
@@ -31,15 +33,15 @@ pub struct SweepArgs {
 }
 
 /// Runs `dsim sweep`.
-pub fn run(args: &SweepArgs) -> ExitCode {
+pub fn run(context: &Context<'_>, args: &SweepArgs) -> ExitCode {
     let outcome = if args.merge.is_empty() {
-        run_sweep(args)
+        run_sweep(context.registry, args)
     } else {
         merge(args)
     };
     match outcome {
         Ok(results) => {
-            report(&results, args.json);
+            report(&results, args.json, context.program);
             ExitCode::from(u8::from(results.iter().any(|r| !r.ok)))
         }
         Err(message) => {
@@ -49,16 +51,19 @@ pub fn run(args: &SweepArgs) -> ExitCode {
     }
 }
 
-fn run_sweep(args: &SweepArgs) -> Result<Vec<SeedResult>, String> {
+fn run_sweep(registry: &Registry, args: &SweepArgs) -> Result<Vec<SeedResult>, String> {
     let file = args.file.as_ref().ok_or("a scenario file is needed")?;
-    let scenario = Scenario::from_file(file).map_err(|e| e.to_string())?;
+    let scenario = crate::library::file_or_library(file).map_err(|e| e.to_string())?;
     let plan = SeedPlan::parse(
         args.seeds.as_deref().unwrap_or_default(),
         args.shard.as_deref(),
     )?;
     // Validate once up front so a bad scenario is one error, not one per seed.
-    let first = plan.seeds().next().ok_or("this shard has no seeds")?;
-    let probe = sweep::run_seed(&scenario, first);
+    let Some(first) = plan.seeds().next() else {
+        eprintln!("note: this shard holds no seeds; nothing to run");
+        return Ok(Vec::new());
+    };
+    let probe = sweep::run_seed(registry, &scenario, first);
     if let Some(error) = probe.error {
         return Err(error);
     }
@@ -70,7 +75,7 @@ fn run_sweep(args: &SweepArgs) -> Result<Vec<SeedResult>, String> {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let failures = std::sync::atomic::AtomicU64::new(0);
-    let results = sweep::sweep(&scenario, &plan, args.jobs, &|r| {
+    let results = sweep::sweep(registry, &scenario, &plan, args.jobs, &|r| {
         if !r.ok {
             failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
@@ -95,14 +100,14 @@ fn merge(args: &SweepArgs) -> Result<Vec<SeedResult>, String> {
     Ok(all)
 }
 
-fn report(results: &[SeedResult], json: bool) {
-    let summary = sweep::summarize(results);
+fn report(results: &[SeedResult], json: bool, program: &str) {
+    let summary = sweep::summarize(results, program);
     if json {
         for r in results {
-            println!("{}", serde_json::to_string(r).unwrap_or_default());
+            outln!("{}", serde_json::to_string(r).unwrap_or_default());
         }
         eprint!("{summary}");
     } else {
-        print!("{summary}");
+        out!("{summary}");
     }
 }

@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use super::output::outln;
 use std::time::Duration;
 
 use checker::read::{self, Format};
@@ -100,7 +102,7 @@ pub fn check_file(file: &Path, args: &CheckArgs, html: Option<&Path>) -> u8 {
         Err(message) => return bad_input(file, args.json, &message),
     };
     if args.json {
-        println!("{}", json_line(file, &report));
+        outln!("{}", json_line(file, &report));
     } else {
         print_text(file, &report);
     }
@@ -186,7 +188,7 @@ fn bad_input(file: &Path, json: bool, message: &str) -> u8 {
     eprintln!("{message}");
     if json {
         let line = serde_json::json!({ "file": file.display().to_string(), "verdict": "error", "error": message });
-        println!("{line}");
+        outln!("{line}");
     }
     EXIT_BAD_INPUT
 }
@@ -200,7 +202,7 @@ fn json_line(file: &Path, report: &CheckReport) -> String {
 }
 
 fn print_text(file: &Path, report: &CheckReport) {
-    println!(
+    outln!(
         "{}: {} ({} ops, {} partitions, read and checked in {:.1} ms, at most {} ops held)",
         file.display(),
         report.verdict.name(),
@@ -210,11 +212,11 @@ fn print_text(file: &Path, report: &CheckReport) {
         report.held_ops_max
     );
     if let Some(reason) = &report.reason {
-        println!("  unknown because: {reason}");
+        outln!("  unknown because: {reason}");
     }
     if let Some(explanation) = &report.explanation {
         for line in explanation.to_string().lines() {
-            println!("  {line}");
+            outln!("  {line}");
         }
     }
 }

@@ -3,7 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use scenarios::{RunError, RunOptions, Scenario, registry};
+use super::Context;
+use super::output::{out, outln};
+use crate::registry::Registry;
+use crate::{RunError, RunOptions, Scenario};
 
 /// Arguments of `dsim run`.
 #[derive(clap::Args)]
@@ -38,17 +41,17 @@ pub struct ReplayArgs {
 /// Arguments of `dsim list`.
 #[derive(clap::Args)]
 pub struct ListArgs {
-    /// Where the library scenarios live.
-    #[arg(long, default_value = "scenarios/library")]
-    library: PathBuf,
+    /// List the scenario files in this directory instead of the built-in library.
+    #[arg(long, value_name = "DIR")]
+    library: Option<PathBuf>,
 }
 
 const EXIT_FAIL: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 2;
 
 /// Runs `dsim run`.
-pub fn run(args: &RunArgs) -> ExitCode {
-    match run_inner(args) {
+pub fn run(context: &Context<'_>, args: &RunArgs) -> ExitCode {
+    match run_inner(context, args) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(EXIT_FAIL),
         Err(e) => {
@@ -58,8 +61,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
 }
 
-fn run_inner(args: &RunArgs) -> Result<bool, RunError> {
-    let scenario = Scenario::from_file(&args.file)?;
+fn run_inner(context: &Context<'_>, args: &RunArgs) -> Result<bool, RunError> {
+    let scenario = crate::library::file_or_library(&args.file)?;
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).map_err(|e| output_error(dir, &e))?;
     }
@@ -68,7 +71,7 @@ fn run_inner(args: &RunArgs) -> Result<bool, RunError> {
         trace_path: args.out.as_ref().map(|d| d.join("trace.jsonl")),
         verify_determinism: args.verify_determinism,
     };
-    let report = scenarios::run(&scenario, &options)?;
+    let report = context.registry.run(&scenario, &options)?;
     let summary = serde_json::to_string_pretty(&report.summary()).unwrap_or_default();
     if let Some(dir) = &args.out {
         write(&dir.join("summary.json"), summary.as_bytes())?;
@@ -82,36 +85,40 @@ fn run_inner(args: &RunArgs) -> Result<bool, RunError> {
         write_artefacts(dir, &report)?;
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string(&report.summary()).unwrap_or_default()
         );
     } else {
-        print!("{}", report.to_text());
+        out!("{}", report.to_text());
         if !report.ok {
             let seed = report.seed;
-            println!("reproduce: dsim run {} --seed {seed}", args.file.display());
+            outln!(
+                "reproduce: {} run {} --seed {seed}",
+                context.program,
+                args.file.display()
+            );
         }
     }
     Ok(report.ok)
 }
 
 /// Writes the artefacts for people, read back from the trace file the run just wrote.
-fn write_artefacts(dir: &Path, report: &scenarios::RunReport) -> Result<(), RunError> {
+fn write_artefacts(dir: &Path, report: &crate::RunReport) -> Result<(), RunError> {
     let trace_path = dir.join("trace.jsonl");
     let trace =
-        scenarios::trace_events::read(&trace_path).map_err(|e| output_error(&trace_path, &e))?;
+        crate::trace_events::read(&trace_path).map_err(|e| output_error(&trace_path, &e))?;
     write(
         &dir.join("report.html"),
-        scenarios::html_report::render(report, &trace).as_bytes(),
+        crate::html_report::render(report, &trace).as_bytes(),
     )?;
     write(
         &dir.join("shiviz.log"),
-        scenarios::export_shiviz::render(&trace).as_bytes(),
+        crate::export_shiviz::render(&trace).as_bytes(),
     )?;
     write(
         &dir.join("trace.perfetto.json"),
-        scenarios::export_perfetto::render(&trace).as_bytes(),
+        crate::export_perfetto::render(&trace).as_bytes(),
     )
 }
 
@@ -127,46 +134,74 @@ fn output_error(path: &Path, e: &std::io::Error) -> RunError {
 }
 
 /// Runs `dsim list`.
-pub fn list(args: &ListArgs) -> ExitCode {
-    println!("protocols:");
-    for p in registry::all() {
-        let model = p.model.map_or(String::new(), |m| format!(" [model: {m}]"));
-        println!("  {:<12} {}{model}", p.name, p.description);
+pub fn list(registry: &Registry, args: &ListArgs) -> ExitCode {
+    outln!("protocols:");
+    for p in registry.protocols() {
+        let model = p
+            .model
+            .map_or(String::new(), |m| format!(" [model: {}]", m.name()));
+        outln!("  {:<12} {}{model}", p.name, p.description);
         for bug in p.bugs {
-            println!("      bug {:<28} {}", bug.name, bug.description);
+            outln!("      bug {:<28} {}", bug.name, bug.description);
         }
     }
-    println!("checks: linearizable, invariants");
-    println!("library ({}):", args.library.display());
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&args.library)
-        .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "json"));
-    files.sort();
-    for file in files {
-        match Scenario::from_file(&file) {
-            Ok(s) => println!("  {:<28} {}", s.name, s.spec.description),
-            Err(e) => println!("  {:<28} INVALID: {e}", file.display()),
+    outln!("checks: linearizable, invariants");
+    let scenarios: Vec<(String, Result<Scenario, crate::ScenarioError>)> = match &args.library {
+        Some(dir) => {
+            outln!("library ({}):", dir.display());
+            let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+                Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+                Err(e) => {
+                    eprintln!("error: {}: {e}", dir.display());
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            };
+            files.retain(|p| p.extension().is_some_and(|e| e == "json"));
+            files.sort();
+            files
+                .into_iter()
+                .map(|f| (f.display().to_string(), Scenario::from_file(&f)))
+                .collect()
+        }
+        None => {
+            outln!("library (built in; run one with `dsim run NAME`):");
+            crate::library::files()
+                .iter()
+                .filter_map(|(name, _)| Some((name.to_string(), crate::library::load(name)?)))
+                .filter(|(_, s)| {
+                    s.as_ref()
+                        .is_ok_and(|s| registry.contains(&s.spec.protocol.name))
+                })
+                .collect()
+        }
+    };
+    if scenarios.is_empty() {
+        outln!("  (none for these protocols)");
+    }
+    for (origin, scenario) in scenarios {
+        match scenario {
+            Ok(s) => outln!("  {:<28} {}", s.name, s.spec.description),
+            Err(e) => outln!("  {origin:<28} INVALID: {e}"),
         }
     }
     ExitCode::SUCCESS
 }
 
 /// Runs `dsim replay`.
-pub fn replay(args: &ReplayArgs) -> ExitCode {
-    match scenarios::replay::replay(&args.dir) {
+pub fn replay(registry: &Registry, args: &ReplayArgs) -> ExitCode {
+    match crate::replay::replay(registry, &args.dir) {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(EXIT_BAD_INPUT)
         }
         Ok(replay) => {
             if args.json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string(&replay.report.summary()).unwrap_or_default()
                 );
             } else {
-                print!("{}", replay.report.to_text());
+                out!("{}", replay.report.to_text());
             }
             let new_hash = format!("{:016x}", replay.report.trace_hash);
             if replay.matches() {
@@ -203,38 +238,42 @@ pub struct ShrinkArgs {
 }
 
 /// Runs `dsim shrink`.
-pub fn shrink(args: &ShrinkArgs) -> ExitCode {
-    let scenario = match Scenario::from_file(&args.file) {
+pub fn shrink(context: &Context<'_>, args: &ShrinkArgs) -> ExitCode {
+    let scenario = match crate::library::file_or_library(&args.file) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
-    let shrunk =
-        match scenarios::shrink::shrink(&scenario, args.seed, args.check.as_deref(), args.runs_max)
-        {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(EXIT_BAD_INPUT);
-            }
-        };
+    let shrunk = match crate::shrink::shrink(
+        context.registry,
+        &scenario,
+        args.seed,
+        args.check.as_deref(),
+        args.runs_max,
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!("{}-seed{}-shrunk.json", scenario.name, args.seed))
     });
     if let Err(e) = write(
         &out,
-        scenarios::shrink::to_file_text(&shrunk, args.seed).as_bytes(),
+        crate::shrink::to_file_text(&shrunk, args.seed).as_bytes(),
     ) {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     for step in &shrunk.steps {
-        println!("  kept: {step}");
+        outln!("  kept: {step}");
     }
     let s = &shrunk.spec;
-    println!(
+    outln!(
         "shrunk in {} runs: still fails `{}` with {} fault(s) (was {}), {:.3} s (was {:.3} s), {} client(s), {} server(s)",
         shrunk.runs,
         shrunk.check,
@@ -245,6 +284,11 @@ pub fn shrink(args: &ShrinkArgs) -> ExitCode {
         s.workload.as_ref().map_or(0, |w| w.clients),
         s.cluster.servers
     );
-    println!("reproduce: dsim run {} --seed {}", out.display(), args.seed);
+    outln!(
+        "reproduce: {} run {} --seed {}",
+        context.program,
+        out.display(),
+        args.seed
+    );
     ExitCode::SUCCESS
 }

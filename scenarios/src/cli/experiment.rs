@@ -6,6 +6,8 @@
 
 use std::process::ExitCode;
 
+use super::output::{out, outln};
+
 use protocols::raft::experiment::{ElectionDowntime, TimeoutRange, election_downtime};
 
 /// Arguments of `dsim experiment`.
@@ -60,14 +62,14 @@ fn run_election_downtime(args: &ElectionDowntimeArgs) -> ExitCode {
     let result = election_downtime(&args.timeouts, args.trials, args.seed);
     if args.json {
         match serde_json::to_string_pretty(&result) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => outln!("{text}"),
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
         }
     } else {
-        print!("{}", table(&result));
+        out!("{}", table(&result));
     }
     ExitCode::SUCCESS
 }

@@ -1,0 +1,161 @@
+//! A quorum call: send one request to a set of nodes, resend to the ones that have not answered
+//! until enough have, and ignore answers that belong to an earlier call. It is the plumbing
+//! every quorum protocol writes (ABD's phases, Paxos' prepare and accept, a client that retries
+//! one server), kept as a small state machine that a process owns and feeds from its handlers.
+//!
+//! A call is named by a *phase*: a `u64` the caller chooses and puts in its request, and that
+//! the answers carry back. Pick one that is never reused, across restarts too (an operation id,
+//! a ballot, or a number drawn from `ctx.rng()`): an answer whose phase is not the open call's
+//! is stale and ignored.
+//!
+//! ```
+//! use sim_core::quorum::QuorumCall;
+//! use sim_core::{Ctx, NodeId, Process, TimerId, ms};
+//!
+//! #[derive(Clone, Debug, Hash, serde::Serialize)]
+//! enum Msg { Ping { phase: u64 }, Pong { phase: u64 } }
+//!
+//! /// Asks every server, and is done when a majority answered.
+//! struct Asker { call: QuorumCall<Msg, ()>, done: bool }
+//!
+//! impl Process for Asker {
+//!     type Msg = Msg;
+//!     fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+//!         let servers = ctx.servers().to_vec();
+//!         let majority = servers.len() / 2 + 1;
+//!         self.call.start(ctx, 1, &servers, majority, Msg::Ping { phase: 1 });
+//!     }
+//!     fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, from: NodeId, msg: Msg) {
+//!         if let Msg::Pong { phase } = msg {
+//!             if self.call.on_reply(ctx, from, phase, ()).is_some() {
+//!                 self.done = true;
+//!             }
+//!         }
+//!     }
+//!     fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, timer: TimerId, _tag: u64) {
+//!         self.call.on_timer(ctx, timer);
+//!     }
+//! }
+//! # let _ = Asker { call: QuorumCall::new(ms(50)), done: false };
+//! ```
+
+use crate::process::{Ctx, NodeId, TimerId};
+use crate::time::Nanos;
+
+/// One request to many nodes, answered by a quorum. `M` is the process's message type, `R`
+/// what the caller keeps of each answer.
+#[derive(Debug)]
+pub struct QuorumCall<M, R> {
+    resend_every_ns: Nanos,
+    open: Option<OpenCall<M, R>>,
+}
+
+#[derive(Debug)]
+struct OpenCall<M, R> {
+    phase: u64,
+    request: M,
+    targets: Vec<NodeId>,
+    needed: usize,
+    /// At most one answer per target, in the order they arrived.
+    replies: Vec<(NodeId, R)>,
+    resend_timer: TimerId,
+}
+
+impl<M: Clone, R> QuorumCall<M, R> {
+    /// An idle call that resends every `resend_every_ns` of local time once started.
+    pub fn new(resend_every_ns: Nanos) -> Self {
+        Self {
+            resend_every_ns,
+            open: None,
+        }
+    }
+
+    /// Starts call `phase`: sends `request` to every node of `targets` and waits for `needed`
+    /// of them to answer. A call still open is abandoned (its later answers are stale).
+    /// `needed` must be at least 1 and at most the number of targets; a call that asks for
+    /// more than can answer is a protocol bug, reported as the violation `quorum-call` (and
+    /// the call then waits for every target).
+    pub fn start(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        phase: u64,
+        targets: &[NodeId],
+        needed: usize,
+        request: M,
+    ) {
+        if !(1..=targets.len()).contains(&needed) {
+            let asked = targets.len();
+            ctx.violation(
+                "quorum-call",
+                format!("call {phase} waits for {needed} answers from {asked} nodes"),
+            );
+        }
+        let needed = needed.clamp(1, targets.len().max(1));
+        self.cancel(ctx);
+        for &to in targets {
+            ctx.send(to, request.clone());
+        }
+        let resend_timer = ctx.set_timer(self.resend_every_ns, 0);
+        self.open = Some(OpenCall {
+            phase,
+            request,
+            targets: targets.to_vec(),
+            needed,
+            replies: Vec::with_capacity(needed),
+            resend_timer,
+        });
+    }
+
+    /// The open call's phase, if a call is open.
+    pub fn phase(&self) -> Option<u64> {
+        self.open.as_ref().map(|c| c.phase)
+    }
+
+    /// Takes an answer from `from` to call `phase`. Stale answers (another phase, no call
+    /// open), answers from nodes that were not asked and second answers from the same node are
+    /// ignored. When this answer completes the quorum, the call closes (its resend timer is
+    /// cancelled) and the answers are returned, in arrival order; otherwise `None`.
+    pub fn on_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        from: NodeId,
+        phase: u64,
+        reply: R,
+    ) -> Option<Vec<(NodeId, R)>> {
+        let call = self.open.as_mut().filter(|c| c.phase == phase)?;
+        if !call.targets.contains(&from) || call.replies.iter().any(|(n, _)| *n == from) {
+            return None;
+        }
+        call.replies.push((from, reply));
+        if call.replies.len() < call.needed {
+            return None;
+        }
+        let call = self.open.take()?;
+        ctx.cancel_timer(call.resend_timer);
+        Some(call.replies)
+    }
+
+    /// Handles a timer: when it is this call's resend timer, resends the request to every
+    /// target that has not answered, sets the timer again and returns `true`; any other timer
+    /// is left to the caller (`false`).
+    pub fn on_timer(&mut self, ctx: &mut Ctx<'_, M>, timer: TimerId) -> bool {
+        let Some(call) = self.open.as_mut().filter(|c| c.resend_timer == timer) else {
+            return false;
+        };
+        for &to in &call.targets {
+            if !call.replies.iter().any(|(n, _)| *n == to) {
+                ctx.send(to, call.request.clone());
+            }
+        }
+        call.resend_timer = ctx.set_timer(self.resend_every_ns, 0);
+        true
+    }
+
+    /// Abandons the open call, if any (a client that gave up): no more resends, and its
+    /// answers are stale from now on.
+    pub fn cancel(&mut self, ctx: &mut Ctx<'_, M>) {
+        if let Some(call) = self.open.take() {
+            ctx.cancel_timer(call.resend_timer);
+        }
+    }
+}
