@@ -51,7 +51,7 @@ pub use history::{EventType, History, HistoryEvent, OpFn, Outcome, Value};
 pub use latency::LatencyDist;
 pub use lockstep::{Divergence, lockstep};
 pub use network::{LinkConfig, LinkOverride, NetworkConfig};
-pub use partition::PartitionSpec;
+pub use partition::{ClientPlacement, PartitionSpec};
 pub use process::{BoxProcess, ClientOp, Ctx, Factory, Message, NodeId, OpId, Process, TimerId};
 pub use sim::{NodeStatus, Role, SimBuilder, Simulation, Violation};
 pub use stats::Stats;

@@ -439,9 +439,7 @@ fn coverage_counts_what_each_fault_affected_and_flags_faults_that_did_nothing() 
         // Short enough that some balls survive it.
         at(
             secs(3),
-            Fault::Partition(sim_core::PartitionSpec::Isolate {
-                node: Some(NodeId(0)),
-            }),
+            Fault::Partition(sim_core::PartitionSpec::isolate(Some(NodeId(0)))),
         ),
         at(secs(3) + ms(2), Fault::Heal),
         at(secs(5), Fault::Resume { node: NodeId(1) }),
@@ -489,7 +487,7 @@ fn a_partition_while_nobody_talks_is_flagged() {
         duration_ns: secs(3),
         faults: vec![at(
             secs(1),
-            Fault::Partition(sim_core::PartitionSpec::Halves),
+            Fault::Partition(sim_core::PartitionSpec::halves()),
         )],
         ..Default::default()
     });
@@ -504,7 +502,7 @@ fn a_partition_while_nobody_talks_is_flagged() {
 #[test]
 fn heal_all_ends_every_fault_at_once() {
     let sim = scheduled(vec![
-        at(secs(1), Fault::Partition(sim_core::PartitionSpec::Halves)),
+        at(secs(1), Fault::Partition(sim_core::PartitionSpec::halves())),
         at(secs(1), Fault::Crash { node: NodeId(0) }),
         at(secs(1), Fault::Pause { node: NodeId(1) }),
         at(secs(2), Fault::HealAll),

@@ -143,8 +143,12 @@ impl<M: Message> SimBuilder<M> {
             .copied()
             .filter(|n| !specs[n.index()].exempt)
             .collect();
-        let clients = specs.iter().filter(|s| s.role == Role::Client).count();
-        validate_faults(&config, count, &targets)?;
+        let client_ids: Vec<NodeId> = (0..count as u32)
+            .map(NodeId)
+            .filter(|n| specs[n.index()].role == Role::Client)
+            .collect();
+        let clients = client_ids.len();
+        validate_faults(&config, count, &targets, &client_ids)?;
         let workload = match &config.workload {
             Some(w) => {
                 if w.clients as usize != clients {
@@ -226,6 +230,7 @@ impl<M: Message> SimBuilder<M> {
             nodes,
             servers,
             targets,
+            clients: client_ids,
             network,
             partition_rng: stream(seed, Stream::Partitions),
             coverage: Coverage::new(config.limits.fault_records_max),
@@ -301,6 +306,7 @@ fn validate_faults(
     config: &SimConfig,
     nodes: usize,
     servers: &[NodeId],
+    clients: &[NodeId],
 ) -> Result<(), ConfigError> {
     let mut scratch_rng = stream(0, Stream::Partitions);
     for (i, scheduled) in config.faults.iter().enumerate() {
@@ -314,7 +320,7 @@ fn validate_faults(
             ));
         }
         if let crate::fault::Fault::Partition(spec) = &scheduled.fault {
-            Connectivity::from_spec(spec, nodes, servers, &mut scratch_rng)
+            Connectivity::from_spec(spec, nodes, servers, clients, &mut scratch_rng)
                 .map_err(|e| ConfigError::new(format!("{field}.{}", e.field), e.message))?;
         }
     }

@@ -46,9 +46,13 @@ impl<M: Message> Simulation<M> {
                 self.reschedule_timers(*node)?;
             }
             Fault::Partition(spec) => {
-                let nodes = self.nodes.len();
-                let conn =
-                    Connectivity::from_spec(spec, nodes, &self.targets, &mut self.partition_rng);
+                let conn = Connectivity::from_spec(
+                    spec,
+                    self.nodes.len(),
+                    &self.targets,
+                    &self.clients,
+                    &mut self.partition_rng,
+                );
                 if let Ok(conn) = conn {
                     self.coverage.ended(self.partition_record, self.now);
                     self.network.set_connectivity(conn);
@@ -82,7 +86,8 @@ impl<M: Message> Simulation<M> {
             Fault::ClockJump { .. } | Fault::ClockDrift { .. } => true,
             Fault::Partition(spec) => {
                 let mut scratch = self.partition_rng.clone();
-                Connectivity::from_spec(spec, self.nodes.len(), &self.targets, &mut scratch).is_ok()
+                let (nodes, clients) = (self.nodes.len(), &self.clients);
+                Connectivity::from_spec(spec, nodes, &self.targets, clients, &mut scratch).is_ok()
             }
             Fault::Heal => self.network.connectivity().is_partitioned(),
             Fault::HealAll => {

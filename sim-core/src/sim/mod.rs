@@ -182,6 +182,8 @@ pub struct Simulation<M: Message> {
     servers: Vec<NodeId>,
     /// Servers the nemesis and partition patterns may target.
     targets: Vec<NodeId>,
+    /// Client nodes, which a partition pattern with spread clients places too.
+    clients: Vec<NodeId>,
     network: Network,
     partition_rng: SimRng,
     /// What each fault affected; `partition_record` is the partition in force.
