@@ -158,7 +158,7 @@ impl Coverage {
     }
 
     /// Totals and flags as of `now`; `nemesis_kinds` are the kinds the nemesis could draw, so
-    /// a kind that never fired is flagged too.
+    /// a kind that never fired, or fired but never affected the run, is flagged too.
     pub fn summary(&self, now: Nanos, nemesis_kinds: &[NemesisKind]) -> CoverageSummary {
         let mut summary = CoverageSummary {
             records_not_kept: self.not_kept,
@@ -195,18 +195,35 @@ impl Coverage {
             }
         }
         for kind in nemesis_kinds {
-            let fired = self
-                .records
-                .iter()
-                .any(|r| r.source == FaultSource::Nemesis { kind: *kind });
-            if !fired {
+            // Undos carry the kind that started them but are not judged: a heal ends whatever
+            // partition is in force, whether or not that partition did anything.
+            let started = self.records.iter().filter(|r| {
+                r.source == FaultSource::Nemesis { kind: *kind } && !is_undo_only(&r.fault)
+            });
+            let (fired, affected) = started.fold((0u64, 0u64), |(f, a), r| {
+                (f + 1, a + u64::from(r.affected()))
+            });
+            if fired == 0 {
                 summary
                     .flagged
                     .push(format!("nemesis kind {kind:?} never fired"));
+            } else if affected == 0 {
+                let times = if fired == 1 { "time" } else { "times" };
+                summary.flagged.push(format!(
+                    "nemesis kind {kind:?} fired {fired} {times} but never affected the run"
+                ));
             }
         }
         summary
     }
+}
+
+/// Whether the nemesis uses `fault` only to undo another (a clock jump back is a jump too).
+fn is_undo_only(fault: &Fault) -> bool {
+    matches!(
+        fault,
+        Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal
+    )
 }
 
 /// A short name for a fault's kind.

@@ -3,10 +3,11 @@
 
 mod common;
 
-use common::{Bouncer, Log, Probe, Seen};
+use common::{Bouncer, EchoClient, EchoServer, Log, Probe, Seen};
 use sim_core::{
-    ClockConfig, Fault, LatencyDist, Limits, LinkConfig, NemesisConfig, NemesisKind, NetworkConfig,
-    NodeId, NodeStatus, ScheduledFault, SimBuilder, SimConfig, SimError, ms, secs,
+    ClientPlacement, ClockConfig, Fault, LatencyDist, Limits, LinkConfig, NemesisConfig,
+    NemesisKind, NetworkConfig, NodeId, NodeStatus, ScheduledFault, SimBuilder, SimConfig,
+    SimError, WorkloadConfig, ms, secs,
 };
 
 fn at(t: u64, fault: Fault) -> ScheduledFault {
@@ -543,4 +544,69 @@ fn nemesis_kinds_that_never_fire_are_flagged() {
             && flagged.iter().any(|f| f.contains("ClockJump")),
         "{flagged:?}"
     );
+}
+
+/// Three echo servers that never talk to each other, each with its own client, under a
+/// partition-only nemesis placing clients by `clients`.
+fn clients_only_run(clients: ClientPlacement) -> sim_core::Simulation<u64> {
+    let nemesis = NemesisConfig {
+        kinds: vec![NemesisKind::Partition],
+        interval_ns_mean: secs(1),
+        duration_ns_min: ms(500),
+        duration_ns_max: secs(2),
+        partition_clients: clients,
+        ..Default::default()
+    };
+    let mut b = SimBuilder::new(SimConfig {
+        seed: 5,
+        duration_ns: secs(20),
+        nemesis: Some(nemesis),
+        workload: Some(WorkloadConfig {
+            clients: 3,
+            rate_per_sec: 60.0,
+            timeout_ns: ms(100),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let servers: Vec<NodeId> = (0..3)
+        .map(|_| b.add_server(|_| Box::new(EchoServer)))
+        .collect();
+    for server in servers {
+        b.add_client(move |_| Box::new(EchoClient { server, open: None }));
+    }
+    let mut sim = b.build().unwrap();
+    sim.run().unwrap();
+    sim
+}
+
+#[test]
+fn a_nemesis_kind_that_fires_but_affects_nothing_is_flagged() {
+    // Servers that only answer clients: partitions among servers alone cut nothing in use.
+    let free = clients_only_run(ClientPlacement::Free);
+    let summary = free.coverage();
+    let partitions = &summary.by_kind["partition"];
+    assert!(partitions.fired >= 3, "{summary:?}");
+    assert_eq!(partitions.affected, 0, "{summary:?}");
+    assert_eq!(free.stats().messages_dropped_partition, 0);
+    let flag = format!(
+        "nemesis kind Partition fired {} times but never affected the run",
+        partitions.fired
+    );
+    assert_eq!(summary.flagged, [flag]);
+}
+
+#[test]
+fn a_nemesis_partition_that_spreads_clients_cuts_them_off_and_is_not_flagged() {
+    let spread = clients_only_run(ClientPlacement::Spread);
+    let summary = spread.coverage();
+    let partitions = &summary.by_kind["partition"];
+    assert!(partitions.affected > 0, "{summary:?}");
+    assert!(partitions.messages_dropped > 0, "{summary:?}");
+    assert!(spread.stats().ops_info > 0, "cut-off clients time out");
+    assert!(summary.flagged.is_empty(), "{:?}", summary.flagged);
+    assert!(spread.fault_records().iter().all(|r| match &r.fault {
+        Fault::Partition(p) => p.clients() == ClientPlacement::Spread,
+        _ => true,
+    }));
 }
