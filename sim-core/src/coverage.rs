@@ -42,6 +42,12 @@ pub struct FaultRecord {
     /// Messages it dropped: a partition's drops while in force, a crash's drops to the node
     /// while it was down.
     pub messages_dropped: u64,
+    /// For a partition, messages whose fate it changed compared with the connectivity it
+    /// replaced (the healed network, or the partition in force before it): dropped on a link
+    /// that one let through, or delivered on a link that one cut. A partition imposed on a
+    /// healed network changes exactly the messages it drops; one that replaced a partition
+    /// with the same links changes none.
+    pub messages_changed: u64,
     /// Events a pause held back.
     pub events_deferred: u64,
     /// How long a partition, crash or pause lasted (`None` while still in force).
@@ -49,12 +55,13 @@ pub struct FaultRecord {
 }
 
 impl FaultRecord {
-    /// Whether the fault changed anything: partitions must drop a message and pauses must hold
-    /// an event back; other applied faults always change the run.
+    /// Whether the fault changed anything: partitions must change a message's fate (see
+    /// `messages_changed`) and pauses must hold an event back; other applied faults always
+    /// change the run.
     pub fn affected(&self) -> bool {
         self.applied
             && match self.fault {
-                Fault::Partition(_) => self.messages_dropped > 0,
+                Fault::Partition(_) => self.messages_changed > 0,
                 Fault::Pause { .. } => self.events_deferred > 0,
                 _ => true,
             }
@@ -125,6 +132,7 @@ impl Coverage {
             source,
             applied,
             messages_dropped: 0,
+            messages_changed: 0,
             events_deferred: 0,
             lasted_ns: None,
         });
@@ -135,6 +143,13 @@ impl Coverage {
     pub fn dropped(&mut self, record: Option<usize>) {
         if let Some(r) = record.and_then(|i| self.records.get_mut(i)) {
             r.messages_dropped += 1;
+        }
+    }
+
+    /// Adds to a record's count of messages whose fate it changed.
+    pub fn changed(&mut self, record: Option<usize>) {
+        if let Some(r) = record.and_then(|i| self.records.get_mut(i)) {
+            r.messages_changed += 1;
         }
     }
 

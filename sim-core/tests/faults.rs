@@ -6,8 +6,8 @@ mod common;
 use common::{Bouncer, EchoClient, EchoServer, Log, Probe, Seen};
 use sim_core::{
     ClientPlacement, ClockConfig, Fault, LatencyDist, Limits, LinkConfig, NemesisConfig,
-    NemesisKind, NetworkConfig, NodeId, NodeStatus, ScheduledFault, SimBuilder, SimConfig,
-    SimError, WorkloadConfig, ms, secs,
+    NemesisKind, NetworkConfig, NodeId, NodeStatus, PartitionSpec, ScheduledFault, SimBuilder,
+    SimConfig, SimError, WorkloadConfig, ms, secs,
 };
 
 fn at(t: u64, fault: Fault) -> ScheduledFault {
@@ -609,4 +609,79 @@ fn a_nemesis_partition_that_spreads_clients_cuts_them_off_and_is_not_flagged() {
         Fault::Partition(p) => p.clients() == ClientPlacement::Spread,
         _ => true,
     }));
+}
+
+#[test]
+fn a_partition_that_replaces_another_ends_it_and_takes_its_drops_from_then_on() {
+    let sim = scheduled(vec![
+        at(
+            secs(3),
+            Fault::Partition(PartitionSpec::isolate(Some(NodeId(0)))),
+        ),
+        at(
+            secs(3) + ms(2),
+            Fault::Partition(PartitionSpec::isolate(Some(NodeId(1)))),
+        ),
+        at(secs(3) + ms(5), Fault::Heal),
+    ]);
+    let records = sim.fault_records();
+    assert_eq!(records[0].lasted_ns, Some(ms(2)), "{:?}", records[0]);
+    assert_eq!(records[1].lasted_ns, Some(ms(3)), "{:?}", records[1]);
+    assert!(records[0].messages_dropped > 0 && records[1].messages_dropped > 0);
+    assert_eq!(
+        records[0].messages_dropped + records[1].messages_dropped,
+        sim.stats().messages_dropped_partition,
+        "every partition drop is attributed to the partition in force"
+    );
+    assert!(records[1].messages_changed > 0 && records[1].affected());
+    let summary = sim.coverage();
+    assert_eq!(summary.by_kind["partition"].time_ns, ms(5));
+    assert_eq!(summary.by_kind["partition"].affected, 2);
+    assert!(summary.flagged.is_empty(), "{:?}", summary.flagged);
+}
+
+#[test]
+fn a_replacement_with_the_same_links_is_flagged_though_it_drops_messages() {
+    let isolate = || Fault::Partition(PartitionSpec::isolate(Some(NodeId(0))));
+    let sim = scheduled(vec![
+        at(secs(3), isolate()),
+        at(secs(3) + ms(2), isolate()),
+        at(secs(3) + ms(5), Fault::Heal),
+    ]);
+    let records = sim.fault_records();
+    assert!(records[0].affected(), "{:?}", records[0]);
+    // The drops are the new one's, but the old one would have dropped them all the same.
+    assert!(records[1].messages_dropped > 0, "{:?}", records[1]);
+    assert_eq!(records[1].messages_changed, 0, "{:?}", records[1]);
+    assert_eq!(
+        sim.coverage().flagged,
+        ["faults[1] (partition at 3.002 s) had no effect"]
+    );
+}
+
+#[test]
+fn a_replacement_that_only_reconnects_affects_the_run_though_it_drops_nothing() {
+    let alone = vec![vec![NodeId(0)], vec![NodeId(1)], vec![NodeId(2)]];
+    let sim = scheduled(vec![
+        at(
+            secs(3),
+            Fault::Partition(PartitionSpec::Groups { groups: alone }),
+        ),
+        // One group of everyone: nothing is cut, everything cut before is joined again.
+        at(
+            secs(3) + ms(2),
+            Fault::Partition(PartitionSpec::Groups {
+                groups: vec![vec![NodeId(0), NodeId(1), NodeId(2)]],
+            }),
+        ),
+    ]);
+    let records = sim.fault_records();
+    assert!(records[0].affected(), "{:?}", records[0]);
+    assert_eq!(records[1].messages_dropped, 0, "{:?}", records[1]);
+    assert!(records[1].messages_changed > 0, "{:?}", records[1]);
+    assert!(
+        sim.coverage().flagged.is_empty(),
+        "{:?}",
+        sim.coverage().flagged
+    );
 }

@@ -235,6 +235,7 @@ impl<M: Message> SimBuilder<M> {
             partition_rng: stream(seed, Stream::Partitions),
             coverage: Coverage::new(config.limits.fault_records_max),
             partition_record: None,
+            partition_replaced: Connectivity::full(count),
             nemesis,
             workload,
             history: History::default(),

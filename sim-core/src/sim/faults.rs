@@ -54,7 +54,10 @@ impl<M: Message> Simulation<M> {
                     &mut self.partition_rng,
                 );
                 if let Ok(conn) = conn {
+                    // A partition in force is replaced: its record ends now, drops from now on
+                    // are the new one's, and the new one is judged against the old.
                     self.coverage.ended(self.partition_record, self.now);
+                    self.partition_replaced = self.network.connectivity().clone();
                     self.network.set_connectivity(conn);
                     self.partition_record = record;
                 }
@@ -130,6 +133,7 @@ impl<M: Message> Simulation<M> {
         self.coverage.ended(self.partition_record.take(), self.now);
         self.network
             .set_connectivity(Connectivity::full(self.nodes.len()));
+        self.partition_replaced = Connectivity::full(self.nodes.len());
     }
 
     fn crash(&mut self, node: NodeId, record: Option<usize>) -> Result<(), SimError> {

@@ -189,6 +189,9 @@ pub struct Simulation<M: Message> {
     /// What each fault affected; `partition_record` is the partition in force.
     coverage: Coverage,
     partition_record: Option<usize>,
+    /// The connectivity the partition in force replaced (full when it was imposed on a healed
+    /// network): a partition affected the run only where it decided a message differently.
+    partition_replaced: Connectivity,
     nemesis: Option<Nemesis>,
     workload: Option<Workload>,
     history: History,
@@ -401,8 +404,15 @@ impl<M: Message> Simulation<M> {
                 DropReason::NodeDown => self.nodes[to.index()].crash_record,
                 _ => self.partition_record,
             };
+            if reason == DropReason::Partition && self.partition_replaced.allows(from, to) {
+                self.coverage.changed(record);
+            }
             self.drop_message(envelope, reason, &msg, record);
             return Ok(());
+        }
+        if self.partition_record.is_some() && !self.partition_replaced.allows(from, to) {
+            // Delivered only because the partition in force replaced one that cut this link.
+            self.coverage.changed(self.partition_record);
         }
         self.stats.messages_delivered += 1;
         self.tracer.emit(
