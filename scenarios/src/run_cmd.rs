@@ -233,18 +233,7 @@ pub fn shrink(args: &ShrinkArgs) -> ExitCode {
     for step in &shrunk.steps {
         println!("  kept: {step}");
     }
-    let s = &shrunk.spec;
-    println!(
-        "shrunk in {} runs: still fails `{}` with {} fault(s) (was {}), {:.3} s (was {:.3} s), {} client(s), {} server(s)",
-        shrunk.runs,
-        shrunk.check,
-        s.faults.len(),
-        shrunk.faults_before,
-        s.duration_ns as f64 / 1e9,
-        shrunk.duration_ns_before as f64 / 1e9,
-        s.workload.as_ref().map_or(0, |w| w.clients),
-        s.cluster.servers
-    );
+    println!("{}", shrunk.summary());
     println!("reproduce: dsim run {} --seed {}", out.display(), args.seed);
     ExitCode::SUCCESS
 }
