@@ -1,6 +1,7 @@
 //! `dsim shrink` on real failing library cases: the shrunk scenario, read back as a file, still
 //! fails the same check on its own seed, has no more faults than the failing run had, keeps each
-//! fault's undo after it, never moves a fault later, and cuts a quiet start when there is one.
+//! fault's undo after it, never moves a fault later, cuts a quiet start when there is one, and
+//! takes out the network's reordering and duplication when loss alone is enough.
 
 mod common;
 
@@ -198,4 +199,67 @@ fn shrinking_is_deterministic_and_stays_within_its_run_budget() {
         40,
     );
     assert!(wrong.is_err(), "the correct code does not fail seed {seed}");
+}
+
+/// The register with `no_dedup` and no faults, on a network that loses, duplicates and reorders
+/// messages, with one worse link between the server and the first client.
+fn bad_network_register() -> Scenario {
+    edited("register", "bad-network", |spec| {
+        spec["protocol"]["options"]["bugs"] = serde_json::json!(["no_dedup"]);
+        spec.as_object_mut().unwrap().remove("faults");
+        spec["network"]["links"] = serde_json::json!([
+            { "from": 0, "to": 1, "link": { "loss": 0.2, "duplicate": 0.1, "reorder": 0.2 } }
+        ]);
+    })
+}
+
+/// The network's loss, duplication and reordering probabilities, the default link's first.
+fn probabilities(network: &sim_core::NetworkConfig) -> Vec<(f64, f64, f64)> {
+    let mut all = vec![(network.loss, network.duplicate, network.reorder)];
+    all.extend(
+        network
+            .links
+            .iter()
+            .map(|l| (l.link.loss, l.link.duplicate, l.link.reorder)),
+    );
+    all
+}
+
+#[test]
+fn a_failure_that_needs_only_loss_shrinks_to_a_network_that_only_loses() {
+    let scenario = bad_network_register();
+    let seed = failing_seed(&scenario);
+    let shrunk = shrink_and_rerun(&scenario, seed);
+    let before = probabilities(&scenario.spec.network);
+    let after = probabilities(&shrunk.spec.network);
+    assert_eq!(before.len(), after.len(), "overrides are kept");
+    for ((loss, duplicate, reorder), (loss_was, _, _)) in after.iter().zip(&before) {
+        assert_eq!((*duplicate, *reorder), (0.0, 0.0), "{after:?}");
+        assert!(*loss <= *loss_was, "loss only goes down: {after:?}");
+    }
+    assert!(
+        after.iter().any(|(loss, _, _)| *loss > 0.0),
+        "a resent request needs a lost one: {after:?}"
+    );
+    // Loss is what the failure needs: without it the same seed passes.
+    let mut lossless = shrunk.spec.clone();
+    lossless.network.loss = 0.0;
+    for l in &mut lossless.network.links {
+        l.link.loss = 0.0;
+    }
+    let text = serde_json::to_string(&lossless).unwrap();
+    let lossless = Scenario::parse(&text, "lossless.json").unwrap();
+    assert!(
+        run(&lossless, seed).ok,
+        "the shrunk scenario fails even without loss"
+    );
+    for step in ["network.reorder 0", "network.duplicate 0"] {
+        assert!(shrunk.steps.iter().any(|s| s == step), "{:?}", shrunk.steps);
+    }
+    let summary = shrunk.summary();
+    assert!(
+        summary.contains("network.duplicate 0.05 -> 0")
+            && summary.contains("network.links[0].link.reorder 0.2 -> 0"),
+        "{summary}"
+    );
 }

@@ -42,6 +42,12 @@ pub struct FaultRecord {
     /// Messages it dropped: a partition's drops while in force, a crash's drops to the node
     /// while it was down.
     pub messages_dropped: u64,
+    /// For a partition, messages whose fate it changed compared with the connectivity it
+    /// replaced (the healed network, or the partition in force before it): dropped on a link
+    /// that one let through, or delivered on a link that one cut. A partition imposed on a
+    /// healed network changes exactly the messages it drops; one that replaced a partition
+    /// with the same links changes none.
+    pub messages_changed: u64,
     /// Events a pause held back.
     pub events_deferred: u64,
     /// How long a partition, crash or pause lasted (`None` while still in force).
@@ -49,12 +55,13 @@ pub struct FaultRecord {
 }
 
 impl FaultRecord {
-    /// Whether the fault changed anything: partitions must drop a message and pauses must hold
-    /// an event back; other applied faults always change the run.
+    /// Whether the fault changed anything: partitions must change a message's fate (see
+    /// `messages_changed`) and pauses must hold an event back; other applied faults always
+    /// change the run.
     pub fn affected(&self) -> bool {
         self.applied
             && match self.fault {
-                Fault::Partition(_) => self.messages_dropped > 0,
+                Fault::Partition(_) => self.messages_changed > 0,
                 Fault::Pause { .. } => self.events_deferred > 0,
                 _ => true,
             }
@@ -125,6 +132,7 @@ impl Coverage {
             source,
             applied,
             messages_dropped: 0,
+            messages_changed: 0,
             events_deferred: 0,
             lasted_ns: None,
         });
@@ -135,6 +143,13 @@ impl Coverage {
     pub fn dropped(&mut self, record: Option<usize>) {
         if let Some(r) = record.and_then(|i| self.records.get_mut(i)) {
             r.messages_dropped += 1;
+        }
+    }
+
+    /// Adds to a record's count of messages whose fate it changed.
+    pub fn changed(&mut self, record: Option<usize>) {
+        if let Some(r) = record.and_then(|i| self.records.get_mut(i)) {
+            r.messages_changed += 1;
         }
     }
 
@@ -158,7 +173,7 @@ impl Coverage {
     }
 
     /// Totals and flags as of `now`; `nemesis_kinds` are the kinds the nemesis could draw, so
-    /// a kind that never fired is flagged too.
+    /// a kind that never fired, or fired but never affected the run, is flagged too.
     pub fn summary(&self, now: Nanos, nemesis_kinds: &[NemesisKind]) -> CoverageSummary {
         let mut summary = CoverageSummary {
             records_not_kept: self.not_kept,
@@ -195,18 +210,35 @@ impl Coverage {
             }
         }
         for kind in nemesis_kinds {
-            let fired = self
-                .records
-                .iter()
-                .any(|r| r.source == FaultSource::Nemesis { kind: *kind });
-            if !fired {
+            // Undos carry the kind that started them but are not judged: a heal ends whatever
+            // partition is in force, whether or not that partition did anything.
+            let started = self.records.iter().filter(|r| {
+                r.source == FaultSource::Nemesis { kind: *kind } && !is_undo_only(&r.fault)
+            });
+            let (fired, affected) = started.fold((0u64, 0u64), |(f, a), r| {
+                (f + 1, a + u64::from(r.affected()))
+            });
+            if fired == 0 {
                 summary
                     .flagged
                     .push(format!("nemesis kind {kind:?} never fired"));
+            } else if affected == 0 {
+                let times = if fired == 1 { "time" } else { "times" };
+                summary.flagged.push(format!(
+                    "nemesis kind {kind:?} fired {fired} {times} but never affected the run"
+                ));
             }
         }
         summary
     }
+}
+
+/// Whether the nemesis uses `fault` only to undo another (a clock jump back is a jump too).
+fn is_undo_only(fault: &Fault) -> bool {
+    matches!(
+        fault,
+        Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal
+    )
 }
 
 /// A short name for a fault's kind.

@@ -8,7 +8,7 @@ use rand::seq::IndexedRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
-use crate::partition::PartitionSpec;
+use crate::partition::{ClientPlacement, PartitionSpec};
 use crate::process::NodeId;
 use crate::rng::SimRng;
 use crate::time::Nanos;
@@ -148,6 +148,11 @@ pub struct NemesisConfig {
     /// (interval and durations scaled by random factors) from the seed, so a sweep explores
     /// many different fault profiles instead of one.
     pub swarm: bool,
+    /// Where the nemesis's partitions put the clients: `free` (the default) leaves them
+    /// connected to every server, so a protocol whose servers never talk to each other is
+    /// untouched by partitions; `spread` attaches each client to a random server's side of
+    /// every partition (see [`ClientPlacement`]).
+    pub partition_clients: ClientPlacement,
 }
 
 impl Default for NemesisConfig {
@@ -167,6 +172,7 @@ impl Default for NemesisConfig {
             start_ns: 0,
             stop_ns: None,
             swarm: false,
+            partition_clients: ClientPlacement::Free,
         }
     }
 }
@@ -306,15 +312,19 @@ impl Nemesis {
                 if partitioned {
                     return None;
                 }
-                let mut patterns =
-                    vec![PartitionSpec::Isolate { node: None }, PartitionSpec::Halves];
+                let mut patterns = vec![PartitionSpec::isolate(None), PartitionSpec::halves()];
                 if servers.len() >= 4 {
-                    patterns.push(PartitionSpec::MajorityRing);
+                    patterns.push(PartitionSpec::majority_ring());
                 }
                 if servers.len() >= 3 {
-                    patterns.push(PartitionSpec::Bridge);
+                    patterns.push(PartitionSpec::bridge());
                 }
-                let spec = patterns.choose(&mut self.rng)?.clone();
+                // The placement draws nothing here (the engine draws each client's side when it
+                // imposes the partition), so `free` leaves the fault stream as it was.
+                let spec = patterns
+                    .choose(&mut self.rng)?
+                    .clone()
+                    .with_clients(self.config.partition_clients);
                 NemesisMove {
                     kind,
                     fault: Fault::Partition(spec),
@@ -439,6 +449,43 @@ mod tests {
     }
 
     #[test]
+    fn nemesis_partitions_place_clients_as_configured() {
+        let spread = NemesisConfig {
+            kinds: vec![NemesisKind::Partition],
+            partition_clients: ClientPlacement::Spread,
+            ..Default::default()
+        };
+        let free = NemesisConfig {
+            partition_clients: ClientPlacement::Free,
+            ..spread.clone()
+        };
+        let mut a = Nemesis::new(spread, 5, stream(4, Stream::Faults)).unwrap();
+        let mut b = Nemesis::new(free, 5, stream(4, Stream::Faults)).unwrap();
+        for _ in 0..20 {
+            let (Some(x), Some(y)) = (
+                a.draw(&servers(5), &[], false),
+                b.draw(&servers(5), &[], false),
+            ) else {
+                panic!("a partition is always possible on a healed network");
+            };
+            let (Fault::Partition(x), Fault::Partition(y)) = (x.fault, y.fault) else {
+                panic!("only partitions were asked for");
+            };
+            assert_eq!(x.clients(), ClientPlacement::Spread);
+            assert_eq!(y.clients(), ClientPlacement::Free);
+            assert_eq!(
+                x.with_clients(ClientPlacement::Free),
+                y,
+                "the same patterns in the same order"
+            );
+        }
+        let read: NemesisConfig =
+            serde_json::from_str(r#"{"partition_clients": "spread"}"#).unwrap();
+        assert_eq!(read.partition_clients, ClientPlacement::Spread);
+        assert!(serde_json::from_str::<NemesisConfig>(r#"{"partition_clients": true}"#).is_err());
+    }
+
+    #[test]
     fn nemesis_respects_its_window() {
         let cfg = NemesisConfig {
             start_ns: 100,
@@ -509,7 +556,7 @@ mod tests {
             r#"{"at_ns": 5, "fault": {"kind": "partition", "pattern": "halves"}}"#,
         )
         .unwrap();
-        assert_eq!(f.fault, Fault::Partition(PartitionSpec::Halves));
+        assert_eq!(f.fault, Fault::Partition(PartitionSpec::halves()));
         let bad: Result<Fault, _> = serde_json::from_str(r#"{"kind": "crash", "nod": 1}"#);
         assert!(bad.is_err());
     }

@@ -62,7 +62,7 @@ pub use history::{EventType, History, HistoryCheckError, HistoryEvent, OpFn, Out
 pub use latency::LatencyDist;
 pub use lockstep::{Divergence, lockstep};
 pub use network::{LinkConfig, LinkOverride, NetworkConfig};
-pub use partition::PartitionSpec;
+pub use partition::{ClientPlacement, PartitionSpec};
 pub use process::{BoxProcess, ClientOp, Ctx, Factory, Message, NodeId, OpId, Process, TimerId};
 pub use protocol::{BugInfo, CheckResult, Cluster, Protocol};
 pub use quorum::QuorumCall;

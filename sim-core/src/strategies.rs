@@ -12,6 +12,24 @@
 //!     prop_assert!(faults.windows(2).all(|w| w[0].at_ns <= w[1].at_ns));
 //! });
 //! ```
+//!
+//! Partitions leave clients connected to every server unless asked otherwise; a protocol whose
+//! clients talk to the servers directly (and whose servers never talk to each other) needs
+//! partitions that cut clients off too:
+//!
+//! ```
+//! use proptest::prelude::*;
+//! use sim_core::{ClientPlacement, Fault, strategies};
+//!
+//! let spread = Just(ClientPlacement::Spread);
+//! proptest!(|(faults in strategies::fault_schedule_with_clients(3, 1_000_000_000, 8, spread))| {
+//!     for f in &faults {
+//!         if let Fault::Partition(p) = &f.fault {
+//!             prop_assert_eq!(p.clients(), ClientPlacement::Spread);
+//!         }
+//!     }
+//! });
+//! ```
 
 use proptest::prelude::*;
 
@@ -19,7 +37,7 @@ use crate::fault::{Fault, ScheduledFault};
 use crate::history::OpFn;
 use crate::latency::LatencyDist;
 use crate::network::{LinkConfig, NetworkConfig};
-use crate::partition::PartitionSpec;
+use crate::partition::{ClientPlacement, PartitionSpec};
 use crate::process::NodeId;
 use crate::time::{MILLIS, Nanos};
 use crate::workload::{OpMix, WorkloadConfig};
@@ -67,17 +85,46 @@ pub fn network_config() -> impl Strategy<Value = NetworkConfig> {
     link_config().prop_map(NetworkConfig::uniform)
 }
 
-/// One fault against one of `servers` servers (ids `n0..`).
+/// Where a partition puts the clients: free or spread, free first so that proptest shrinks a
+/// failure towards partitions that leave the clients alone.
+pub fn client_placement() -> impl Strategy<Value = ClientPlacement> + Clone {
+    prop_oneof![Just(ClientPlacement::Free), Just(ClientPlacement::Spread)]
+}
+
+/// A named partition pattern over `servers` servers (ids `n0..`), with its clients placed by
+/// `clients` (for example `Just(ClientPlacement::Spread)` or [`client_placement`]).
+pub fn partition<C>(servers: u32, clients: C) -> impl Strategy<Value = PartitionSpec>
+where
+    C: Strategy<Value = ClientPlacement> + Clone + 'static,
+{
+    let node = (0..servers.max(1)).prop_map(NodeId);
+    prop_oneof![
+        (node, clients.clone()).prop_map(|(n, clients)| PartitionSpec::Isolate {
+            node: Some(n),
+            clients
+        }),
+        clients
+            .clone()
+            .prop_map(|clients| PartitionSpec::Halves { clients }),
+        clients
+            .clone()
+            .prop_map(|clients| PartitionSpec::MajorityRing { clients }),
+        clients.prop_map(|clients| PartitionSpec::Bridge { clients }),
+    ]
+}
+
+/// One fault against one of `servers` servers (ids `n0..`); partitions leave clients free.
 pub fn fault(servers: u32) -> impl Strategy<Value = Fault> {
+    fault_with_clients(servers, Just(ClientPlacement::Free))
+}
+
+/// One fault against one of `servers` servers, partitions placing the clients by `clients`.
+pub fn fault_with_clients<C>(servers: u32, clients: C) -> impl Strategy<Value = Fault>
+where
+    C: Strategy<Value = ClientPlacement> + Clone + 'static,
+{
     let servers = servers.max(1);
     let node = (0..servers).prop_map(NodeId);
-    let partition = prop_oneof![
-        node.clone()
-            .prop_map(|n| PartitionSpec::Isolate { node: Some(n) }),
-        Just(PartitionSpec::Halves),
-        Just(PartitionSpec::MajorityRing),
-        Just(PartitionSpec::Bridge),
-    ];
     prop_oneof![
         node.clone().prop_map(|node| Fault::Crash { node }),
         node.clone().prop_map(|node| Fault::Restart { node }),
@@ -87,26 +134,47 @@ pub fn fault(servers: u32) -> impl Strategy<Value = Fault> {
             node,
             delta_ns: ms * MILLIS as i64
         }),
-        partition.prop_map(Fault::Partition),
+        partition(servers, clients).prop_map(Fault::Partition),
         Just(Fault::Heal),
     ]
 }
 
-/// Up to `faults_max` faults at times in `[0, duration_ns)`, sorted by time.
+/// Up to `faults_max` faults at times in `[0, duration_ns)`, sorted by time; partitions leave
+/// clients free.
 pub fn fault_schedule(
     servers: u32,
     duration_ns: Nanos,
     faults_max: usize,
 ) -> impl Strategy<Value = Vec<ScheduledFault>> {
-    prop::collection::vec((0..duration_ns.max(1), fault(servers)), 0..=faults_max).prop_map(
-        |mut faults| {
-            faults.sort_by_key(|(at, _)| *at);
-            faults
-                .into_iter()
-                .map(|(at_ns, fault)| ScheduledFault { at_ns, fault })
-                .collect()
-        },
+    fault_schedule_with_clients(
+        servers,
+        duration_ns,
+        faults_max,
+        Just(ClientPlacement::Free),
     )
+}
+
+/// Like [`fault_schedule`], with partitions placing the clients by `clients`:
+/// `fault_schedule_with_clients(5, 10_000_000_000, 12, client_placement())` draws schedules
+/// whose partitions may cut clients off from servers, as a protocol whose servers never talk
+/// to each other needs.
+pub fn fault_schedule_with_clients<C>(
+    servers: u32,
+    duration_ns: Nanos,
+    faults_max: usize,
+    clients: C,
+) -> impl Strategy<Value = Vec<ScheduledFault>>
+where
+    C: Strategy<Value = ClientPlacement> + Clone + 'static,
+{
+    let one = (0..duration_ns.max(1), fault_with_clients(servers, clients));
+    prop::collection::vec(one, 0..=faults_max).prop_map(|mut faults| {
+        faults.sort_by_key(|(at, _)| *at);
+        faults
+            .into_iter()
+            .map(|(at_ns, fault)| ScheduledFault { at_ns, fault })
+            .collect()
+    })
 }
 
 /// A workload for `clients` clients: 10–300 ops/s over 1–4 keys with a random mix.

@@ -3,10 +3,11 @@
 
 mod common;
 
-use common::{Bouncer, Log, Probe, Seen};
+use common::{Bouncer, EchoClient, EchoServer, Log, Probe, Seen};
 use sim_core::{
-    ClockConfig, Fault, LatencyDist, Limits, LinkConfig, NemesisConfig, NemesisKind, NetworkConfig,
-    NodeId, NodeStatus, ScheduledFault, SimBuilder, SimConfig, SimError, ms, secs,
+    ClientPlacement, ClockConfig, Fault, LatencyDist, Limits, LinkConfig, NemesisConfig,
+    NemesisKind, NetworkConfig, NodeId, NodeStatus, PartitionSpec, ScheduledFault, SimBuilder,
+    SimConfig, SimError, WorkloadConfig, ms, secs,
 };
 
 fn at(t: u64, fault: Fault) -> ScheduledFault {
@@ -439,9 +440,7 @@ fn coverage_counts_what_each_fault_affected_and_flags_faults_that_did_nothing() 
         // Short enough that some balls survive it.
         at(
             secs(3),
-            Fault::Partition(sim_core::PartitionSpec::Isolate {
-                node: Some(NodeId(0)),
-            }),
+            Fault::Partition(sim_core::PartitionSpec::isolate(Some(NodeId(0)))),
         ),
         at(secs(3) + ms(2), Fault::Heal),
         at(secs(5), Fault::Resume { node: NodeId(1) }),
@@ -489,7 +488,7 @@ fn a_partition_while_nobody_talks_is_flagged() {
         duration_ns: secs(3),
         faults: vec![at(
             secs(1),
-            Fault::Partition(sim_core::PartitionSpec::Halves),
+            Fault::Partition(sim_core::PartitionSpec::halves()),
         )],
         ..Default::default()
     });
@@ -504,7 +503,7 @@ fn a_partition_while_nobody_talks_is_flagged() {
 #[test]
 fn heal_all_ends_every_fault_at_once() {
     let sim = scheduled(vec![
-        at(secs(1), Fault::Partition(sim_core::PartitionSpec::Halves)),
+        at(secs(1), Fault::Partition(sim_core::PartitionSpec::halves())),
         at(secs(1), Fault::Crash { node: NodeId(0) }),
         at(secs(1), Fault::Pause { node: NodeId(1) }),
         at(secs(2), Fault::HealAll),
@@ -544,5 +543,145 @@ fn nemesis_kinds_that_never_fire_are_flagged() {
         flagged.iter().any(|f| f.contains("Pause"))
             && flagged.iter().any(|f| f.contains("ClockJump")),
         "{flagged:?}"
+    );
+}
+
+/// Three echo servers that never talk to each other, each with its own client, under a
+/// partition-only nemesis placing clients by `clients`.
+fn clients_only_run(clients: ClientPlacement) -> sim_core::Simulation<u64> {
+    let nemesis = NemesisConfig {
+        kinds: vec![NemesisKind::Partition],
+        interval_ns_mean: secs(1),
+        duration_ns_min: ms(500),
+        duration_ns_max: secs(2),
+        partition_clients: clients,
+        ..Default::default()
+    };
+    let mut b = SimBuilder::new(SimConfig {
+        seed: 5,
+        duration_ns: secs(20),
+        nemesis: Some(nemesis),
+        workload: Some(WorkloadConfig {
+            clients: 3,
+            rate_per_sec: 60.0,
+            timeout_ns: ms(100),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let servers: Vec<NodeId> = (0..3)
+        .map(|_| b.add_server(|_| Box::new(EchoServer)))
+        .collect();
+    for server in servers {
+        b.add_client(move |_| Box::new(EchoClient { server, open: None }));
+    }
+    let mut sim = b.build().unwrap();
+    sim.run().unwrap();
+    sim
+}
+
+#[test]
+fn a_nemesis_kind_that_fires_but_affects_nothing_is_flagged() {
+    // Servers that only answer clients: partitions among servers alone cut nothing in use.
+    let free = clients_only_run(ClientPlacement::Free);
+    let summary = free.coverage();
+    let partitions = &summary.by_kind["partition"];
+    assert!(partitions.fired >= 3, "{summary:?}");
+    assert_eq!(partitions.affected, 0, "{summary:?}");
+    assert_eq!(free.stats().messages_dropped_partition, 0);
+    let flag = format!(
+        "nemesis kind Partition fired {} times but never affected the run",
+        partitions.fired
+    );
+    assert_eq!(summary.flagged, [flag]);
+}
+
+#[test]
+fn a_nemesis_partition_that_spreads_clients_cuts_them_off_and_is_not_flagged() {
+    let spread = clients_only_run(ClientPlacement::Spread);
+    let summary = spread.coverage();
+    let partitions = &summary.by_kind["partition"];
+    assert!(partitions.affected > 0, "{summary:?}");
+    assert!(partitions.messages_dropped > 0, "{summary:?}");
+    assert!(spread.stats().ops_info > 0, "cut-off clients time out");
+    assert!(summary.flagged.is_empty(), "{:?}", summary.flagged);
+    assert!(spread.fault_records().iter().all(|r| match &r.fault {
+        Fault::Partition(p) => p.clients() == ClientPlacement::Spread,
+        _ => true,
+    }));
+}
+
+#[test]
+fn a_partition_that_replaces_another_ends_it_and_takes_its_drops_from_then_on() {
+    let sim = scheduled(vec![
+        at(
+            secs(3),
+            Fault::Partition(PartitionSpec::isolate(Some(NodeId(0)))),
+        ),
+        at(
+            secs(3) + ms(2),
+            Fault::Partition(PartitionSpec::isolate(Some(NodeId(1)))),
+        ),
+        at(secs(3) + ms(5), Fault::Heal),
+    ]);
+    let records = sim.fault_records();
+    assert_eq!(records[0].lasted_ns, Some(ms(2)), "{:?}", records[0]);
+    assert_eq!(records[1].lasted_ns, Some(ms(3)), "{:?}", records[1]);
+    assert!(records[0].messages_dropped > 0 && records[1].messages_dropped > 0);
+    assert_eq!(
+        records[0].messages_dropped + records[1].messages_dropped,
+        sim.stats().messages_dropped_partition,
+        "every partition drop is attributed to the partition in force"
+    );
+    assert!(records[1].messages_changed > 0 && records[1].affected());
+    let summary = sim.coverage();
+    assert_eq!(summary.by_kind["partition"].time_ns, ms(5));
+    assert_eq!(summary.by_kind["partition"].affected, 2);
+    assert!(summary.flagged.is_empty(), "{:?}", summary.flagged);
+}
+
+#[test]
+fn a_replacement_with_the_same_links_is_flagged_though_it_drops_messages() {
+    let isolate = || Fault::Partition(PartitionSpec::isolate(Some(NodeId(0))));
+    let sim = scheduled(vec![
+        at(secs(3), isolate()),
+        at(secs(3) + ms(2), isolate()),
+        at(secs(3) + ms(5), Fault::Heal),
+    ]);
+    let records = sim.fault_records();
+    assert!(records[0].affected(), "{:?}", records[0]);
+    // The drops are the new one's, but the old one would have dropped them all the same.
+    assert!(records[1].messages_dropped > 0, "{:?}", records[1]);
+    assert_eq!(records[1].messages_changed, 0, "{:?}", records[1]);
+    assert_eq!(
+        sim.coverage().flagged,
+        ["faults[1] (partition at 3.002 s) had no effect"]
+    );
+}
+
+#[test]
+fn a_replacement_that_only_reconnects_affects_the_run_though_it_drops_nothing() {
+    let alone = vec![vec![NodeId(0)], vec![NodeId(1)], vec![NodeId(2)]];
+    let sim = scheduled(vec![
+        at(
+            secs(3),
+            Fault::Partition(PartitionSpec::Groups { groups: alone }),
+        ),
+        // One group of everyone: nothing is cut, everything cut before is joined again.
+        at(
+            secs(3) + ms(2),
+            Fault::Partition(PartitionSpec::Groups {
+                groups: vec![vec![NodeId(0), NodeId(1), NodeId(2)]],
+            }),
+        ),
+    ]);
+    let records = sim.fault_records();
+    assert!(records[0].affected(), "{:?}", records[0]);
+    assert_eq!(records[1].messages_dropped, 0, "{:?}", records[1]);
+    assert!(records[1].messages_changed > 0, "{:?}", records[1]);
+    assert!(
+        sim.coverage().flagged.is_empty(),
+        "{:?}",
+        sim.coverage().flagged
     );
 }

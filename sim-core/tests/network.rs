@@ -184,9 +184,7 @@ fn a_partition_imposed_while_a_message_flies_drops_it() {
     let slow = link(LatencyDist::Constant { ns: ms(100) });
     let cut = ScheduledFault {
         at_ns: ms(50),
-        fault: Fault::Partition(PartitionSpec::Isolate {
-            node: Some(NodeId(1)),
-        }),
+        fault: Fault::Partition(PartitionSpec::isolate(Some(NodeId(1)))),
     };
     let (got, stats) = blast(NetworkConfig::uniform(slow), vec![cut], 10);
     assert!(got.is_empty());
@@ -199,7 +197,7 @@ fn a_partition_healed_before_arrival_lets_the_message_through() {
     let faults = vec![
         ScheduledFault {
             at_ns: 0,
-            fault: Fault::Partition(PartitionSpec::Halves),
+            fault: Fault::Partition(PartitionSpec::halves()),
         },
         ScheduledFault {
             at_ns: ms(50),

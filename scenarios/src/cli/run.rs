@@ -272,18 +272,7 @@ pub fn shrink(context: &Context<'_>, args: &ShrinkArgs) -> ExitCode {
     for step in &shrunk.steps {
         outln!("  kept: {step}");
     }
-    let s = &shrunk.spec;
-    outln!(
-        "shrunk in {} runs: still fails `{}` with {} fault(s) (was {}), {:.3} s (was {:.3} s), {} client(s), {} server(s)",
-        shrunk.runs,
-        shrunk.check,
-        s.faults.len(),
-        shrunk.faults_before,
-        s.duration_ns as f64 / 1e9,
-        shrunk.duration_ns_before as f64 / 1e9,
-        s.workload.as_ref().map_or(0, |w| w.clients),
-        s.cluster.servers
-    );
+    outln!("{}", shrunk.summary());
     outln!(
         "reproduce: {} run {} --seed {}",
         context.program,

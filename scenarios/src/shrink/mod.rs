@@ -1,14 +1,15 @@
 //! Shrinking a failing run: starting from a scenario and a seed on which a check fails, try
 //! smaller variants — the nemesis spelt out as a fixed schedule, fewer faults, the quiet start
 //! cut off, a shorter run, each fault earlier and shorter, fewer clients and operations, fewer
-//! servers, fault times rounded to readable values — keeping each one that still fails the same
-//! check with the same seed, until none helps. Every pass is deterministic and the whole search
-//! makes at most `runs_max` runs. The result is a standalone scenario file.
+//! servers, less reordering, duplication and loss, fault times rounded to readable values —
+//! keeping each one that still fails the same check with the same seed, until none helps. Every
+//! pass is deterministic and the whole search makes at most `runs_max` runs. The result is a
+//! standalone scenario file.
 
 mod schedule;
 
 use serde_json::Value;
-use sim_core::{Nanos, ScheduledFault};
+use sim_core::{Nanos, NetworkConfig, ScheduledFault};
 
 use crate::registry::Registry;
 use crate::runner::RunOptions;
@@ -22,6 +23,15 @@ const TIME_PROBES_MAX: u32 = 6;
 
 /// Time moves are searched down to this resolution.
 const TIME_RESOLUTION_NS: Nanos = 1_000_000;
+
+/// Most times one network probability is halved in one pass after it could not be set to 0,
+/// so calming the network costs a known number of runs per knob.
+const NETWORK_HALVINGS_MAX: u32 = 6;
+
+/// A network probability is never halved below this (one message in a thousand). Setting a
+/// probability to 0 skips its random draws and so reshuffles the run; a tiny non-zero value
+/// keeps the draws but never fires, and would pass for a needed knob that is not one.
+const NETWORK_PROBABILITY_MIN: f64 = 0.001;
 
 /// What shrinking found.
 #[derive(Debug)]
@@ -38,6 +48,47 @@ pub struct Shrunk {
     pub faults_before: usize,
     /// The run's duration before shrinking.
     pub duration_ns_before: Nanos,
+    /// The network before shrinking (its loss, duplication and reordering are reduced too).
+    pub network_before: NetworkConfig,
+}
+
+impl Shrunk {
+    /// One line for people: the runs it took, the check still failing, and what was reduced
+    /// from what.
+    pub fn summary(&self) -> String {
+        let s = &self.spec;
+        let mut line = format!(
+            "shrunk in {} runs: still fails `{}` with {} fault(s) (was {}), {:.3} s (was {:.3} s), {} client(s), {} server(s)",
+            self.runs,
+            self.check,
+            s.faults.len(),
+            self.faults_before,
+            s.duration_ns as f64 / 1e9,
+            self.duration_ns_before as f64 / 1e9,
+            s.workload.as_ref().map_or(0, |w| w.clients),
+            s.cluster.servers
+        );
+        let calmer = network_changes(&self.network_before, &s.network);
+        if !calmer.is_empty() {
+            line.push_str(", ");
+            line.push_str(&calmer.join(", "));
+        }
+        line
+    }
+}
+
+/// The probabilities of `after` that differ from `before`, as `network.loss 0.1 -> 0.05`.
+fn network_changes(before: &NetworkConfig, after: &NetworkConfig) -> Vec<String> {
+    let mut changes = Vec::new();
+    for knob in network_knobs(before) {
+        let (was, now) = (knob.get(before), knob.get(after));
+        if let (Some(was), Some(now)) = (was, now)
+            && was != now
+        {
+            changes.push(format!("{} {was} -> {now}", knob.name()));
+        }
+    }
+    changes
 }
 
 /// Why shrinking could not start.
@@ -115,9 +166,13 @@ pub fn shrink(
     let ops_made = first.stats.ops_invoked;
     loop {
         let before = state.runs;
-        // Cheap passes that cut the most come first: the end, then whole faults, then the
-        // quiet start (which the first remaining fault bounds).
-        let mut progressed = state.shorten();
+        // The network is calmed first, while the run is long and the failure has many chances
+        // to recur: every change to it reshuffles the network's random draws, which a run cut
+        // down to its few failing operations rarely survives. Then the cheap passes that cut
+        // the most: the end, then whole faults, then the quiet start (which the first remaining
+        // fault bounds).
+        let mut progressed = state.calm_network();
+        progressed |= state.shorten();
         progressed |= state.drop_faults();
         progressed |= state.shift_start();
         progressed |= state.move_faults();
@@ -156,6 +211,7 @@ pub fn shrink(
         steps: state.steps,
         faults_before,
         duration_ns_before: scenario.spec.duration_ns,
+        network_before: scenario.spec.network.clone(),
     })
 }
 
@@ -392,6 +448,40 @@ impl State<'_> {
         progressed
     }
 
+    /// Lowers the network's reordering, duplication and loss probabilities (each of the default
+    /// link's and the overrides'): each to 0 if that still fails, else halved while that still
+    /// fails, at most [`NETWORK_HALVINGS_MAX`] times and not below [`NETWORK_PROBABILITY_MIN`].
+    /// Loss comes last, so a failure that loss alone explains (the simplest story) ends with
+    /// loss alone.
+    fn calm_network(&mut self) -> bool {
+        let mut progressed = false;
+        for knob in network_knobs(&self.best.network) {
+            let Some(mut value) = knob.get(&self.best.network).filter(|v| *v > 0.0) else {
+                continue;
+            };
+            let mut candidate = self.best.clone();
+            knob.set(&mut candidate.network, 0.0);
+            if self.try_keep(candidate, format!("{} 0", knob.name())) {
+                progressed = true;
+                continue;
+            }
+            for _ in 0..NETWORK_HALVINGS_MAX {
+                let half = value / 2.0;
+                if half < NETWORK_PROBABILITY_MIN {
+                    break;
+                }
+                let mut candidate = self.best.clone();
+                knob.set(&mut candidate.network, half);
+                if !self.try_keep(candidate, format!("{} {half}", knob.name())) {
+                    break;
+                }
+                progressed = true;
+                value = half;
+            }
+        }
+        progressed
+    }
+
     /// Binary search for the smallest value of a numeric field that still fails.
     fn fewer(
         &mut self,
@@ -417,6 +507,96 @@ impl State<'_> {
         }
         progressed
     }
+}
+
+/// One probability of the network that shrinking lowers.
+#[derive(Clone, Copy, Debug)]
+struct NetworkKnob {
+    /// `None` for the default link, else the index of an override in `network.links`.
+    link: Option<usize>,
+    what: Probability,
+}
+
+/// Which of a link's probabilities.
+#[derive(Clone, Copy, Debug)]
+enum Probability {
+    Reorder,
+    Duplicate,
+    Loss,
+}
+
+impl Probability {
+    /// This probability out of a link's `(loss, duplicate, reorder)`.
+    fn pick<T>(self, (loss, duplicate, reorder): (T, T, T)) -> T {
+        match self {
+            Probability::Reorder => reorder,
+            Probability::Duplicate => duplicate,
+            Probability::Loss => loss,
+        }
+    }
+}
+
+impl NetworkKnob {
+    /// The field's path in the scenario, e.g. `network.links[0].link.loss`.
+    fn name(&self) -> String {
+        let what = match self.what {
+            Probability::Reorder => "reorder",
+            Probability::Duplicate => "duplicate",
+            Probability::Loss => "loss",
+        };
+        match self.link {
+            None => format!("network.{what}"),
+            Some(i) => format!("network.links[{i}].link.{what}"),
+        }
+    }
+
+    fn slot<'a>(&self, network: &'a mut NetworkConfig) -> Option<&'a mut f64> {
+        let link = match self.link {
+            None => (
+                &mut network.loss,
+                &mut network.duplicate,
+                &mut network.reorder,
+            ),
+            Some(i) => {
+                let l = &mut network.links.get_mut(i)?.link;
+                (&mut l.loss, &mut l.duplicate, &mut l.reorder)
+            }
+        };
+        Some(self.what.pick(link))
+    }
+
+    fn get(&self, network: &NetworkConfig) -> Option<f64> {
+        let link = match self.link {
+            None => (&network.loss, &network.duplicate, &network.reorder),
+            Some(i) => {
+                let l = &network.links.get(i)?.link;
+                (&l.loss, &l.duplicate, &l.reorder)
+            }
+        };
+        Some(*self.what.pick(link))
+    }
+
+    fn set(&self, network: &mut NetworkConfig, value: f64) {
+        if let Some(slot) = self.slot(network) {
+            *slot = value;
+        }
+    }
+}
+
+/// Every probability of `network`: reordering, then duplication, then loss, each on the
+/// default link and then on each override.
+fn network_knobs(network: &NetworkConfig) -> Vec<NetworkKnob> {
+    let links: Vec<Option<usize>> = std::iter::once(None)
+        .chain((0..network.links.len()).map(Some))
+        .collect();
+    [
+        Probability::Reorder,
+        Probability::Duplicate,
+        Probability::Loss,
+    ]
+    .into_iter()
+    .flat_map(|what| links.iter().map(move |&link| NetworkKnob { link, what }))
+    .collect()
 }
 
 /// `spec` cut to `duration_ns`, with everything that lived past the new end cut too.

@@ -103,7 +103,7 @@ mod tests {
     fn starts_pair_with_their_own_undo_and_overlaps_stay_apart() {
         let faults = vec![
             at(10, crash(1)),
-            at(20, Fault::Partition(PartitionSpec::Halves)),
+            at(20, Fault::Partition(PartitionSpec::halves())),
             at(30, crash(2)),
             at(40, restart(1)),
             at(50, Fault::Heal),

@@ -155,7 +155,7 @@ impl<M: Message> SimBuilder<M> {
             )
             .into());
         }
-        validate_faults(&config, count, &targets)?;
+        validate_faults(&config, count, &targets, &client_ids)?;
         let workload = match &config.workload {
             Some(w) => {
                 if w.clients as usize != clients {
@@ -242,6 +242,7 @@ impl<M: Message> SimBuilder<M> {
             partition_rng: stream(seed, Stream::Partitions),
             coverage: Coverage::new(config.limits.fault_records_max),
             partition_record: None,
+            partition_replaced: Connectivity::full(count),
             nemesis,
             workload,
             history: History::default(),
@@ -313,6 +314,7 @@ fn validate_faults(
     config: &SimConfig,
     nodes: usize,
     servers: &[NodeId],
+    clients: &[NodeId],
 ) -> Result<(), ConfigError> {
     let mut scratch_rng = stream(0, Stream::Partitions);
     for (i, scheduled) in config.faults.iter().enumerate() {
@@ -326,7 +328,7 @@ fn validate_faults(
             ));
         }
         if let crate::fault::Fault::Partition(spec) = &scheduled.fault {
-            Connectivity::from_spec(spec, nodes, servers, &mut scratch_rng)
+            Connectivity::from_spec(spec, nodes, servers, clients, &mut scratch_rng)
                 .map_err(|e| ConfigError::new(format!("{field}.{}", e.field), e.message))?;
         }
     }

@@ -46,11 +46,18 @@ impl<M: Message> Simulation<M> {
                 self.reschedule_timers(*node)?;
             }
             Fault::Partition(spec) => {
-                let nodes = self.nodes.len();
-                let conn =
-                    Connectivity::from_spec(spec, nodes, &self.targets, &mut self.partition_rng);
+                let conn = Connectivity::from_spec(
+                    spec,
+                    self.nodes.len(),
+                    &self.targets,
+                    &self.clients,
+                    &mut self.partition_rng,
+                );
                 if let Ok(conn) = conn {
+                    // A partition in force is replaced: its record ends now, drops from now on
+                    // are the new one's, and the new one is judged against the old.
                     self.coverage.ended(self.partition_record, self.now);
+                    self.partition_replaced = self.network.connectivity().clone();
                     self.network.set_connectivity(conn);
                     self.partition_record = record;
                 }
@@ -82,7 +89,8 @@ impl<M: Message> Simulation<M> {
             Fault::ClockJump { .. } | Fault::ClockDrift { .. } => true,
             Fault::Partition(spec) => {
                 let mut scratch = self.partition_rng.clone();
-                Connectivity::from_spec(spec, self.nodes.len(), &self.targets, &mut scratch).is_ok()
+                let (nodes, clients) = (self.nodes.len(), &self.clients);
+                Connectivity::from_spec(spec, nodes, &self.targets, clients, &mut scratch).is_ok()
             }
             Fault::Heal => self.network.connectivity().is_partitioned(),
             Fault::HealAll => {
@@ -125,6 +133,7 @@ impl<M: Message> Simulation<M> {
         self.coverage.ended(self.partition_record.take(), self.now);
         self.network
             .set_connectivity(Connectivity::full(self.nodes.len()));
+        self.partition_replaced = Connectivity::full(self.nodes.len());
     }
 
     fn crash(&mut self, node: NodeId, record: Option<usize>) -> Result<(), SimError> {

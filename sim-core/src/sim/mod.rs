@@ -180,6 +180,7 @@ pub struct Simulation<M: Message> {
     queue: EventQueue<Event<M>>,
     nodes: Vec<Node<M>>,
     servers: Vec<NodeId>,
+    /// Client nodes, in id order; a partition pattern with spread clients places them too.
     clients: Vec<NodeId>,
     /// Servers the nemesis and partition patterns may target.
     targets: Vec<NodeId>,
@@ -188,6 +189,9 @@ pub struct Simulation<M: Message> {
     /// What each fault affected; `partition_record` is the partition in force.
     coverage: Coverage,
     partition_record: Option<usize>,
+    /// The connectivity the partition in force replaced (full when it was imposed on a healed
+    /// network): a partition affected the run only where it decided a message differently.
+    partition_replaced: Connectivity,
     nemesis: Option<Nemesis>,
     workload: Option<Workload>,
     history: History,
@@ -405,8 +409,15 @@ impl<M: Message> Simulation<M> {
                 DropReason::NodeDown => self.nodes[to.index()].crash_record,
                 _ => self.partition_record,
             };
+            if reason == DropReason::Partition && self.partition_replaced.allows(from, to) {
+                self.coverage.changed(record);
+            }
             self.drop_message(envelope, reason, &msg, record);
             return Ok(());
+        }
+        if self.partition_record.is_some() && !self.partition_replaced.allows(from, to) {
+            // Delivered only because the partition in force replaced one that cut this link.
+            self.coverage.changed(self.partition_record);
         }
         self.stats.messages_delivered += 1;
         self.tracer.emit(
