@@ -21,8 +21,10 @@ mod client;
 mod msg;
 mod server;
 
+use std::num::NonZeroU64;
+
 use serde::{Deserialize, Serialize};
-use sim_core::{Cluster, ConfigError, ModelKind, Nanos, OpFn, Protocol, SimBuilder, ms};
+use sim_core::{Cluster, ConfigError, ModelKind, OpFn, Protocol, SimBuilder, ms};
 
 pub use client::AbdClient;
 pub use msg::{AbdMsg, Timestamp};
@@ -33,8 +35,8 @@ pub use server::AbdServer;
 #[serde(default, deny_unknown_fields)]
 pub struct AbdOptions {
     /// How long (client local time) a client waits before resending to the servers that
-    /// have not answered.
-    pub resend_ns: Nanos,
+    /// have not answered; never 0.
+    pub resend_ns: NonZeroU64,
     /// Known bugs to switch on: `skip_read_write_back`.
     pub bugs: Vec<AbdBug>,
 }
@@ -42,7 +44,7 @@ pub struct AbdOptions {
 impl Default for AbdOptions {
     fn default() -> Self {
         Self {
-            resend_ns: ms(20),
+            resend_ns: NonZeroU64::new(ms(20)).expect("20 ms is not 0"),
             bugs: Vec::new(),
         }
     }
@@ -80,18 +82,12 @@ impl Protocol for Abd {
         cluster: Cluster,
         builder: &mut SimBuilder<AbdMsg>,
     ) -> Result<(), ConfigError> {
-        if options.resend_ns == 0 {
-            return Err(ConfigError::new(
-                "protocol.options.resend_ns",
-                "must be positive",
-            ));
-        }
         for _ in 0..cluster.servers {
             builder.add_server(|_| Box::new(AbdServer::default()));
         }
         let write_back = !options.bugs.contains(&AbdBug::SkipReadWriteBack);
         for _ in 0..cluster.clients {
-            let resend_ns = options.resend_ns;
+            let resend_ns = options.resend_ns.get();
             builder.add_client(move |_| Box::new(AbdClient::new(resend_ns, write_back)));
         }
         Ok(())

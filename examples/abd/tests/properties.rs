@@ -21,7 +21,12 @@ fn configs() -> impl Strategy<Value = SimConfig> {
     (
         any::<u64>(),
         strategies::network_config(),
-        strategies::fault_schedule(CLUSTER.servers, secs(5), 6),
+        strategies::fault_schedule_with_clients(
+            CLUSTER.servers,
+            secs(5),
+            6,
+            strategies::client_placement(),
+        ),
         strategies::workload_of(CLUSTER.clients, Abd::OPERATIONS),
     )
         .prop_map(|(seed, network, faults, workload)| SimConfig {
