@@ -2,7 +2,8 @@
 # The whole test suite, browser test included: installs Debian's Chromium if it is missing (as
 # root, with apt-get), then runs `cargo test --workspace --locked` with DSIM_REQUIRE_BROWSER=1,
 # so the report.html tests in scenarios/tests/browser.rs fail rather than skip without a browser.
-# Arguments replace `--workspace` (e.g. `scripts/test.sh -p scenarios --test browser`).
+# Arguments replace `--workspace` (e.g. `scripts/test.sh -p scenarios --test browser`). The
+# workspace includes examples/abd, the example protocol, so its build and tests run here too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

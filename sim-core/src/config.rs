@@ -101,3 +101,26 @@ impl Default for Limits {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_run_lasts_ten_seconds_and_reads_back_from_its_json() {
+        let config = SimConfig::default();
+        assert_eq!(config.duration_ns, 10 * crate::time::SECONDS);
+        let json = serde_json::to_string(&config).unwrap();
+        let back: SimConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, config);
+        let partial: SimConfig = serde_json::from_str(r#"{"seed": 4}"#).unwrap();
+        assert_eq!(
+            partial,
+            SimConfig {
+                seed: 4,
+                ..SimConfig::default()
+            }
+        );
+        assert!(serde_json::from_str::<SimConfig>(r#"{"sede": 4}"#).is_err());
+    }
+}

@@ -278,4 +278,70 @@ mod tests {
             serde_json::from_str(r#"{"process":0,"type":"ok","f":"read","time":9,"colour":1}"#);
         assert!(r.is_err());
     }
+
+    fn event(process: u64, kind: EventType, f: OpFn, value: Value, time: Nanos) -> HistoryEvent {
+        HistoryEvent {
+            process,
+            kind,
+            f,
+            key: Some(3),
+            value,
+            time,
+        }
+    }
+
+    /// A write of 1, then a read that sees nil: stale.
+    fn stale_read() -> History {
+        let mut h = History::default();
+        h.push(event(0, EventType::Invoke, OpFn::Write, Value::Int(1), 10));
+        h.push(event(0, EventType::Ok, OpFn::Write, Value::Int(1), 20));
+        h.push(event(1, EventType::Invoke, OpFn::Read, Value::Nil, 30));
+        h.push(event(1, EventType::Ok, OpFn::Read, Value::Nil, 40));
+        h
+    }
+
+    #[test]
+    fn the_written_jsonl_reads_back_as_the_same_events_the_checker_gets_in_memory() {
+        let mut h = stale_read();
+        h.push(event(
+            2,
+            EventType::Invoke,
+            OpFn::Cas,
+            Value::List(vec![Value::Int(1), Value::Str("x".into())]),
+            50,
+        ));
+        h.push(event(2, EventType::Info, OpFn::Cas, Value::Nil, 60));
+        let mut text = Vec::new();
+        h.write_jsonl(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        let read = checker::read::read_str(&text, "h.jsonl", checker::read::Format::Auto).unwrap();
+        assert_eq!(read.events, h.to_checker("memory").events);
+        assert_eq!(read.events.len(), 6);
+    }
+
+    #[test]
+    fn check_judges_the_history_and_explains_a_stale_read() {
+        let report = stale_read().check(ModelKind::Register).unwrap();
+        assert_eq!(report.verdict, checker::Verdict::NotLinearizable);
+        assert!(report.explanation.is_some());
+        let mut fresh = stale_read();
+        fresh.events[3].value = Value::Int(1);
+        assert_eq!(
+            fresh.check(ModelKind::Register).unwrap().verdict,
+            checker::Verdict::Linearizable
+        );
+    }
+
+    #[test]
+    fn a_history_with_no_completed_operation_is_an_error_not_a_verdict() {
+        let mut h = History::default();
+        h.push(event(0, EventType::Invoke, OpFn::Read, Value::Nil, 1));
+        h.push(event(0, EventType::Info, OpFn::Read, Value::Nil, 2));
+        let err = h.check(ModelKind::Register).unwrap_err();
+        assert!(
+            matches!(err, HistoryCheckError::NothingCompleted { invoked: 1 }),
+            "{err}"
+        );
+        assert!(History::default().check(ModelKind::Register).is_err());
+    }
 }

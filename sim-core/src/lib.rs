@@ -17,7 +17,7 @@
 //! - [`workload`], [`history`]: clients driven by a generator and the Jepsen-style history,
 //!   which [`History::check`] judges with the `checker` crate.
 //! - [`trace`], [`stats`]: the rolling trace hash, trace sinks and counters.
-//! - [`sim`]: the [`Simulation`] and its [`SimBuilder`]; [`lockstep`]: determinism verification.
+//! - [`sim`]: the [`Simulation`] and its [`SimBuilder`]; [`lockstep()`]: determinism verification.
 //! - `strategies` (feature `proptest`): proptest strategies for networks, fault schedules and
 //!   workloads, for property tests that shrink failing runs.
 //!

@@ -223,3 +223,72 @@ pub fn build<P: Protocol>(
     P::populate(options, cluster, &mut builder)?;
     builder.build()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::{Ctx, NodeId, Process};
+    use crate::workload::OpMix;
+
+    /// A protocol of idle servers that serves reads only.
+    struct Reads;
+    struct Idle;
+
+    impl Process for Idle {
+        type Msg = ();
+        fn on_message(&mut self, _: &mut Ctx<'_, ()>, _: NodeId, _: ()) {}
+    }
+
+    impl Protocol for Reads {
+        const NAME: &'static str = "reads";
+        const DESCRIPTION: &'static str = "";
+        const MODEL: Option<ModelKind> = None;
+        const OPERATIONS: &'static [OpFn] = &[OpFn::Read];
+        type Msg = ();
+        type Options = ();
+
+        fn populate(
+            _: &(),
+            cluster: Cluster,
+            builder: &mut SimBuilder<()>,
+        ) -> Result<(), ConfigError> {
+            for _ in 0..cluster.servers + cluster.clients {
+                builder.add_server(|_| Box::new(Idle));
+            }
+            Ok(())
+        }
+    }
+
+    fn field_of(result: Result<Simulation<()>, SimError>) -> String {
+        match result {
+            Err(SimError::Config(e)) => e.field,
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("built"),
+        }
+    }
+
+    #[test]
+    fn build_refuses_a_run_of_no_time_and_operations_the_protocol_does_not_serve() {
+        let cluster = Cluster {
+            servers: 1,
+            clients: 0,
+        };
+        let zero = SimConfig {
+            duration_ns: 0,
+            ..SimConfig::default()
+        };
+        assert_eq!(field_of(build::<Reads>(&(), cluster, zero)), "duration_ns");
+        let writes = SimConfig {
+            workload: Some(WorkloadConfig {
+                mix: OpMix::default().restricted_to(&[OpFn::Read, OpFn::Write]),
+                ..WorkloadConfig::default()
+            }),
+            ..SimConfig::default()
+        };
+        assert_eq!(
+            field_of(build::<Reads>(&(), cluster, writes)),
+            "workload.mix.write"
+        );
+        assert!(build::<Reads>(&(), cluster, SimConfig::default()).is_ok());
+    }
+}

@@ -159,3 +159,142 @@ impl<M: Clone, R> QuorumCall<M, R> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::Effect;
+    use crate::rng::{Stream, stream};
+    use crate::storage::Storage;
+
+    /// A handler's world, kept between calls so effects can be inspected.
+    struct World {
+        servers: Vec<NodeId>,
+        rng: crate::rng::SimRng,
+        storage: Storage,
+        effects: Vec<Effect<u64>>,
+        next_timer: u64,
+    }
+
+    impl World {
+        fn new(servers: u32) -> Self {
+            Self {
+                servers: (0..servers).map(NodeId).collect(),
+                rng: stream(0, Stream::Node(NodeId(99))),
+                storage: Storage::new(),
+                effects: Vec::new(),
+                next_timer: 0,
+            }
+        }
+
+        /// Runs `f` with a context for client node 99 and returns the effects it recorded.
+        fn with<T>(&mut self, f: impl FnOnce(&mut Ctx<'_, u64>) -> T) -> (T, Vec<Effect<u64>>) {
+            let mut ctx = Ctx {
+                node: NodeId(99),
+                now_local_ns: 0,
+                node_count: 100,
+                servers: &self.servers,
+                clients: &[],
+                rng: &mut self.rng,
+                storage: &mut self.storage,
+                effects: &mut self.effects,
+                next_timer: &mut self.next_timer,
+            };
+            let out = f(&mut ctx);
+            (out, std::mem::take(&mut self.effects))
+        }
+    }
+
+    fn sends(effects: &[Effect<u64>]) -> Vec<(u32, u64)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send { to, msg } => Some((to.0, *msg)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn timer_set(effects: &[Effect<u64>]) -> Option<TimerId> {
+        effects.iter().find_map(|e| match e {
+            Effect::SetTimer { id, .. } => Some(*id),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_call_completes_once_at_its_quorum_and_then_ignores_further_answers() {
+        let mut w = World::new(3);
+        let mut call: QuorumCall<u64, char> = QuorumCall::new(50);
+        let servers = w.servers.clone();
+        let (_, effects) = w.with(|ctx| call.start(ctx, 7, &servers, 2, 70));
+        assert_eq!(sends(&effects), [(0, 70), (1, 70), (2, 70)]);
+        let (first, _) = w.with(|ctx| call.on_reply(ctx, NodeId(2), 7, 'a'));
+        assert_eq!(first, None);
+        // A second answer from the same node does not make a quorum.
+        let (again, _) = w.with(|ctx| call.on_reply(ctx, NodeId(2), 7, 'b'));
+        assert_eq!(again, None);
+        let (done, effects) = w.with(|ctx| call.on_reply(ctx, NodeId(0), 7, 'c'));
+        assert_eq!(done, Some(vec![(NodeId(2), 'a'), (NodeId(0), 'c')]));
+        assert!(matches!(effects.as_slice(), [Effect::CancelTimer { .. }]));
+        let (late, _) = w.with(|ctx| call.on_reply(ctx, NodeId(1), 7, 'd'));
+        assert_eq!(late, None);
+        assert_eq!(call.phase(), None);
+    }
+
+    #[test]
+    fn answers_to_an_abandoned_phase_or_from_nodes_not_asked_are_stale() {
+        let mut w = World::new(3);
+        let mut call: QuorumCall<u64, ()> = QuorumCall::new(50);
+        let servers = w.servers.clone();
+        w.with(|ctx| call.start(ctx, 1, &servers, 1, 10));
+        let (_, effects) = w.with(|ctx| call.start(ctx, 2, &servers[..2], 1, 20));
+        // Starting again cancels the first call's resend timer.
+        assert!(matches!(effects.first(), Some(Effect::CancelTimer { .. })));
+        assert_eq!(w.with(|ctx| call.on_reply(ctx, NodeId(0), 1, ())).0, None);
+        assert_eq!(w.with(|ctx| call.on_reply(ctx, NodeId(2), 2, ())).0, None);
+        assert_eq!(call.phase(), Some(2));
+        let done = w.with(|ctx| call.on_reply(ctx, NodeId(1), 2, ())).0;
+        assert_eq!(done, Some(vec![(NodeId(1), ())]));
+    }
+
+    #[test]
+    fn a_resend_goes_only_to_the_nodes_that_have_not_answered() {
+        let mut w = World::new(3);
+        let mut call: QuorumCall<u64, ()> = QuorumCall::new(50);
+        let servers = w.servers.clone();
+        let (_, effects) = w.with(|ctx| call.start(ctx, 5, &servers, 3, 50));
+        let timer = timer_set(&effects).unwrap();
+        w.with(|ctx| call.on_reply(ctx, NodeId(1), 5, ()));
+        assert!(!w.with(|ctx| call.on_timer(ctx, TimerId(12345))).0);
+        let (ours, effects) = w.with(|ctx| call.on_timer(ctx, timer));
+        assert!(ours);
+        assert_eq!(sends(&effects), [(0, 50), (2, 50)]);
+        let rearmed = timer_set(&effects).unwrap();
+        assert_ne!(rearmed, timer);
+        // The old timer is no longer this call's.
+        assert!(!w.with(|ctx| call.on_timer(ctx, timer)).0);
+        let (_, effects) = w.with(|ctx| call.cancel(ctx));
+        assert!(matches!(effects.as_slice(), [Effect::CancelTimer { id }] if *id == rearmed));
+        assert!(!w.with(|ctx| call.on_timer(ctx, rearmed)).0);
+    }
+
+    #[test]
+    fn asking_for_more_answers_than_nodes_is_a_reported_violation_not_a_hang() {
+        let mut w = World::new(2);
+        let mut call: QuorumCall<u64, ()> = QuorumCall::new(50);
+        let servers = w.servers.clone();
+        let (_, effects) = w.with(|ctx| call.start(ctx, 1, &servers, 3, 0));
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::Violation { check, .. } if check == "quorum-call"))
+        );
+        w.with(|ctx| call.on_reply(ctx, NodeId(0), 1, ()));
+        assert!(
+            w.with(|ctx| call.on_reply(ctx, NodeId(1), 1, ()))
+                .0
+                .is_some()
+        );
+    }
+}

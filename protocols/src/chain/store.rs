@@ -184,7 +184,7 @@ impl Replica {
         Ok(replica)
     }
 
-    /// The pending updates kept on disk (see [`log_put`]), in sequence order: the contiguous
+    /// The pending updates kept on disk (see `log_put`), in sequence order: the contiguous
     /// run that ends at the last applied update. Stray older records are ignored.
     pub fn recover_log(&self, storage: &Storage) -> Result<Vec<Update>, String> {
         let mut log: Vec<Update> = Vec::new();

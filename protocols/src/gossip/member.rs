@@ -1,5 +1,5 @@
-//! A gossip member: the process that runs SWIM ([`super::swim`]), anti-entropy
-//! ([`super::sync`]) and serves clients from its local replica. This file holds its state, its
+//! A gossip member: the process that runs SWIM (`swim`), anti-entropy
+//! (`sync`) and serves clients from its local replica. This file holds its state, its
 //! start and recovery, the event dispatch and the client requests.
 
 use std::cell::RefCell;

@@ -3,14 +3,14 @@
 //! Every server is a **member**. Members run two protocols side by side:
 //!
 //! - **Membership and failure detection after SWIM** (Das, Gupta & Motivala, DSN 2002), in
-//!   [`swim`]: one probe per protocol period to the next member of a shuffled round-robin
+//!   `swim`: one probe per protocol period to the next member of a shuffled round-robin
 //!   order ([`probe`], §4.3), a direct ping, then a ping-req through k random members, then
 //!   suspicion; a suspected member refutes by raising its incarnation and announcing itself
 //!   alive; a suspicion that times out is confirmed dead ([`view`] holds the precedence
 //!   rules). Updates are piggybacked on pings, ping-reqs and acks from a bounded buffer, each
 //!   sent λ·⌈log2(n+1)⌉ times ([`piggyback`]). The suspicion timeout is
 //!   `suspicion_mult·⌈log10(n+1)⌉` periods, as in memberlist.
-//! - **Data dissemination by anti-entropy** in [`sync`]: each gossip interval a member
+//! - **Data dissemination by anti-entropy** in `sync`: each gossip interval a member
 //!   reconciles with `fanout` random members by push, pull or push-pull over a replicated map
 //!   ([`crdt`]) of last-writer-wins registers stamped with hybrid logical clocks ([`hlc`]) and
 //!   grow-only counters. Reconciliation compares root hashes first, then per-key digests (the
