@@ -39,7 +39,7 @@ pub use cli::Dsim;
 pub use error::{RunError, ScenarioError};
 pub use registry::{ProtocolInfo, Registry};
 pub use report::RunReport;
-pub use runner::RunOptions;
+pub use runner::{RunOptions, run_protocol};
 pub use scenario::{CheckName, Scenario, ScenarioSpec};
 
 /// Runs a loaded scenario of one of the built-in protocols (a protocol of your own runs

@@ -6,7 +6,7 @@ use sim_core::{BugInfo, ModelKind, OpFn, Protocol};
 
 use crate::error::{RunError, closest};
 use crate::report::RunReport;
-use crate::runner::{RunOptions, run_with};
+use crate::runner::{RunOptions, run_protocol};
 use crate::scenario::Scenario;
 
 /// What `dsim list` shows about a protocol.
@@ -63,7 +63,7 @@ impl Registry {
             operations: P::OPERATIONS,
             bugs: P::bugs(),
         };
-        self.insert(info, run_with::<P>);
+        self.insert(info, run_protocol::<P>);
         self
     }
 

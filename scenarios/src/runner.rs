@@ -25,8 +25,9 @@ pub struct RunOptions {
     pub verify_determinism: bool,
 }
 
-/// Runs `scenario` as protocol `P`.
-pub(crate) fn run_with<P: Protocol>(
+/// Runs `scenario` as protocol `P`, whatever protocol it names: what a [`crate::Registry`] does
+/// once it has found `P` by name, for code that knows its protocol already.
+pub fn run_protocol<P: Protocol>(
     scenario: &Scenario,
     options: &RunOptions,
 ) -> Result<RunReport, RunError> {
