@@ -276,6 +276,11 @@ impl Process for RegisterClient {
             value: op.value,
         };
         self.call.start(ctx, op.id.0, &[self.server], 1, request);
+        // A client may send a request twice (a retry library, an impatient user): legal, and
+        // the server's exactly-once dedup must absorb it.
+        if ctx.buggify("register/send-twice") {
+            self.call.resend_now(ctx);
+        }
     }
 
     fn on_client_timeout(&mut self, ctx: &mut Ctx<'_, RegisterMsg>, _op: OpId) {

@@ -9,8 +9,8 @@ use sim_core::CheckResult;
 pub use crate::linearizable::Counterexample;
 use serde::Serialize;
 use sim_core::{
-    CoverageSummary, FaultRecord, FaultSource, HistoryEvent, NemesisConfig, ScheduledFault, Stats,
-    Violation,
+    CoverageSummary, FaultRecord, FaultSource, HistoryEvent, NemesisConfig, PointRecord,
+    ScheduledFault, Stats, Violation,
 };
 
 /// Everything a run produced that a caller may want.
@@ -41,6 +41,9 @@ pub struct RunReport {
     pub coverage: CoverageSummary,
     /// The nemesis in force (for a swarm nemesis, the profile drawn from the seed).
     pub nemesis: Option<NemesisConfig>,
+    /// The buggify points the protocol asked about, by name: enabled in this run or not, and
+    /// how often they fired (empty when buggify is off).
+    pub buggify: BTreeMap<String, PointRecord>,
     /// The client history.
     #[serde(skip)]
     pub history: Vec<HistoryEvent>,
@@ -75,6 +78,8 @@ pub struct Summary<'a> {
     violations: &'a [Violation],
     coverage: &'a CoverageSummary,
     nemesis: Option<&'a NemesisConfig>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    buggify: &'a BTreeMap<String, PointRecord>,
 }
 
 impl RunReport {
@@ -108,6 +113,7 @@ impl RunReport {
             violations: &self.violations,
             coverage: &self.coverage,
             nemesis: self.nemesis.as_ref(),
+            buggify: &self.buggify,
         }
     }
 
@@ -208,6 +214,17 @@ impl RunReport {
                 n.duration_ns_min as f64 / 1e9,
                 n.duration_ns_max as f64 / 1e9
             );
+        }
+        if !self.buggify.is_empty() {
+            let points: Vec<String> = self
+                .buggify
+                .iter()
+                .map(|(name, p)| match p.enabled {
+                    true => format!("{name} fired {}/{}", p.fired, p.calls),
+                    false => format!("{name} off"),
+                })
+                .collect();
+            let _ = writeln!(out, "buggify   {}", points.join(", "));
         }
         for flag in &self.coverage.flagged {
             let _ = writeln!(out, "  flagged: {flag}");

@@ -91,6 +91,11 @@ pub fn run_protocol<P: Protocol>(
         violations: sim.violations().to_vec(),
         coverage: sim.coverage(),
         nemesis: sim.nemesis_profile().cloned(),
+        buggify: sim
+            .buggify_points()
+            .iter()
+            .map(|(name, p)| (name.to_string(), *p))
+            .collect(),
         history: sim.history().events().to_vec(),
         fault_records: sim.fault_records().to_vec(),
         counterexample,

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    ClockSkew, Cluster, Limits, Nanos, NemesisConfig, NetworkConfig, NodeId, Protocol,
-    ScheduledFault, SimConfig, WorkloadConfig,
+    BuggifyConfig, ClockSkew, Cluster, Limits, Nanos, NemesisConfig, NetworkConfig, NodeId,
+    Protocol, ScheduledFault, SimConfig, WorkloadConfig,
 };
 
 use crate::durations;
@@ -54,6 +54,10 @@ pub struct ScenarioSpec {
     /// A liveness phase at the end of the run (default: none).
     #[serde(default)]
     pub liveness: Option<LivenessSection>,
+    /// Buggify points in the protocol's code (default: off; `{}` turns them on with the
+    /// default probabilities).
+    #[serde(default)]
+    pub buggify: Option<BuggifyConfig>,
     /// Bounds on the run's resources.
     #[serde(default)]
     pub limits: Limits,
@@ -75,6 +79,7 @@ impl ScenarioSpec {
                 .liveness
                 .as_ref()
                 .map(|l| self.duration_ns.saturating_sub(l.duration_ns)),
+            buggify: self.buggify,
             limits: self.limits,
         }
     }
@@ -122,6 +127,7 @@ impl ScenarioSpec {
             workload: config.workload.clone(),
             checks: None,
             liveness,
+            buggify: config.buggify,
             limits: config.limits,
         })
     }

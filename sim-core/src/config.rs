@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::buggify::BuggifyConfig;
 use crate::fault::{NemesisConfig, ScheduledFault};
 use crate::network::NetworkConfig;
 use crate::time::Nanos;
@@ -31,6 +32,8 @@ pub struct SimConfig {
     /// Start of a liveness phase: at this time every fault ends at once (heal, restart,
     /// resume) and the nemesis stops, so the rest of the run shows whether the system recovers.
     pub heal_all_at_ns: Option<Nanos>,
+    /// Buggify points in the protocols' code: off when `None`.
+    pub buggify: Option<BuggifyConfig>,
     /// Bounds on everything that could grow.
     pub limits: Limits,
 }
@@ -51,6 +54,7 @@ impl Default for SimConfig {
             nemesis: None,
             workload: None,
             heal_all_at_ns: None,
+            buggify: None,
             limits: Limits::default(),
         }
     }

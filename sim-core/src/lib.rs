@@ -16,6 +16,7 @@
 //!   [`coverage`]: what each fault affected.
 //! - [`workload`], [`history`]: clients driven by a generator and the Jepsen-style history,
 //!   which [`History::check`] judges with the `checker` crate.
+//! - [`buggify`]: named points where protocol code takes a rare but legal path in some seeds.
 //! - [`trace`], [`stats`]: the rolling trace hash, trace sinks and counters.
 //! - [`sim`]: the [`Simulation`] and its [`SimBuilder`]; [`lockstep()`]: determinism verification.
 //! - `strategies` (feature `proptest`): proptest strategies for networks, fault schedules and
@@ -26,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+pub mod buggify;
 pub mod clock;
 pub mod config;
 pub mod coverage;
@@ -50,6 +52,7 @@ pub mod time;
 pub mod trace;
 pub mod workload;
 
+pub use buggify::{BuggifyConfig, PointRecord};
 /// The checker crate, for the models and reports a history check uses.
 pub use checker;
 pub use checker::{CheckReport, ModelKind, Verdict};

@@ -9,6 +9,7 @@ use std::hash::Hash;
 
 use serde::{Deserialize, Serialize};
 
+use crate::buggify::Buggify;
 use crate::history::{OpFn, Outcome, Value};
 use crate::rng::SimRng;
 use crate::storage::Storage;
@@ -159,6 +160,7 @@ pub struct Ctx<'a, M> {
     pub(crate) storage: &'a mut Storage,
     pub(crate) effects: &'a mut Vec<Effect<M>>,
     pub(crate) next_timer: &'a mut u64,
+    pub(crate) buggify: &'a mut Buggify,
 }
 
 impl<M> Ctx<'_, M> {
@@ -195,6 +197,14 @@ impl<M> Ctx<'_, M> {
     /// Whether `node` is a client.
     pub fn is_client(&self, node: NodeId) -> bool {
         self.clients.binary_search(&node).is_ok()
+    }
+
+    /// Whether buggify point `name` fires at this call: a place where a rare but legal
+    /// behaviour belongs (reply late, resend now, take the slow path). Always `false` unless
+    /// the run turns buggify on; then each point is enabled in some seeds only and fires on a
+    /// fraction of its calls (see [`crate::buggify`]). Name points `protocol/what`.
+    pub fn buggify(&mut self, name: &'static str) -> bool {
+        self.buggify.fires(name)
     }
 
     /// This node's seeded random number generator.

@@ -139,16 +139,25 @@ impl<M: Clone, R> QuorumCall<M, R> {
     /// target that has not answered, sets the timer again and returns `true`; any other timer
     /// is left to the caller (`false`).
     pub fn on_timer(&mut self, ctx: &mut Ctx<'_, M>, timer: TimerId) -> bool {
-        let Some(call) = self.open.as_mut().filter(|c| c.resend_timer == timer) else {
+        if self.open.as_ref().is_none_or(|c| c.resend_timer != timer) {
             return false;
-        };
+        }
+        self.resend_now(ctx);
+        if let Some(call) = self.open.as_mut() {
+            call.resend_timer = ctx.set_timer(self.resend_every_ns, 0);
+        }
+        true
+    }
+
+    /// Resends the open call's request to every target that has not answered, now (the
+    /// resend timer keeps its schedule). Nothing happens when no call is open.
+    pub fn resend_now(&self, ctx: &mut Ctx<'_, M>) {
+        let Some(call) = &self.open else { return };
         for &to in &call.targets {
             if !call.replies.iter().any(|(n, _)| *n == to) {
                 ctx.send(to, call.request.clone());
             }
         }
-        call.resend_timer = ctx.set_timer(self.resend_every_ns, 0);
-        true
     }
 
     /// Abandons the open call, if any (a client that gave up): no more resends, and its
@@ -174,6 +183,7 @@ mod tests {
         storage: Storage,
         effects: Vec<Effect<u64>>,
         next_timer: u64,
+        buggify: crate::buggify::Buggify,
     }
 
     impl World {
@@ -184,6 +194,7 @@ mod tests {
                 storage: Storage::new(),
                 effects: Vec::new(),
                 next_timer: 0,
+                buggify: crate::buggify::Buggify::new(None, 0),
             }
         }
 
@@ -199,6 +210,7 @@ mod tests {
                 storage: &mut self.storage,
                 effects: &mut self.effects,
                 next_timer: &mut self.next_timer,
+                buggify: &mut self.buggify,
             };
             let out = f(&mut ctx);
             (out, std::mem::take(&mut self.effects))

@@ -23,6 +23,8 @@ pub enum Stream {
     Workload,
     /// Random choices inside partition patterns (which halves, whom to isolate).
     Partitions,
+    /// Which calls of an enabled buggify point fire.
+    Buggify,
     /// The RNG a node's process sees through `Ctx::rng`.
     Node(NodeId),
 }
@@ -37,6 +39,7 @@ impl Stream {
             Stream::Faults => 2,
             Stream::Workload => 3,
             Stream::Partitions => 4,
+            Stream::Buggify => 5,
             Stream::Node(node) => 1024 + u64::from(node.0),
         }
     }

@@ -197,10 +197,16 @@ impl RaftServer {
 
     /// Draws a new election timeout and makes sure a timer fires no later than it.
     pub(super) fn reset_election_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
-        let o = &self.config.options;
-        let delay = ctx
-            .rng()
-            .random_range(o.election_timeout_ns_min..=o.election_timeout_ns_max);
+        let (min, max) = (
+            self.config.options.election_timeout_ns_min,
+            self.config.options.election_timeout_ns_max,
+        );
+        // The earliest legal timeout: followers that all pick it split votes far more often.
+        let delay = if ctx.buggify("raft/shortest-election-timeout") {
+            min
+        } else {
+            ctx.rng().random_range(min..=max)
+        };
         self.election_deadline_ns = ctx.now().saturating_add(delay);
         self.arm_election_timer(ctx);
     }

@@ -5,6 +5,7 @@ use rand::Rng;
 
 use super::clients::ClientSlot;
 use super::{Event, Node, NodeStatus, Role, Simulation, Tracer};
+use crate::buggify::Buggify;
 use crate::clock::{Clock, ClockConfig};
 use crate::config::SimConfig;
 use crate::coverage::{Coverage, FaultSource};
@@ -156,6 +157,9 @@ impl<M: Message> SimBuilder<M> {
             .into());
         }
         validate_faults(&config, count, &targets, &client_ids)?;
+        if let Some(buggify) = &config.buggify {
+            buggify.validate()?;
+        }
         let workload = match &config.workload {
             Some(w) => {
                 if w.clients as usize != clients {
@@ -249,6 +253,7 @@ impl<M: Message> SimBuilder<M> {
             next_op: 0,
             next_msg_id: 0,
             violations: Vec::new(),
+            buggify: Buggify::new(config.buggify, seed),
             tracer: Tracer {
                 hash: TraceHash::default(),
                 sink,

@@ -9,10 +9,12 @@ mod faults;
 
 pub use builder::SimBuilder;
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::buggify::{Buggify, PointRecord};
 use crate::clock::Clock;
 use crate::config::SimConfig;
 use crate::coverage::{Coverage, CoverageSummary, FaultRecord, FaultSource};
@@ -200,6 +202,8 @@ pub struct Simulation<M: Message> {
     /// drop with its send exactly.
     next_msg_id: u64,
     violations: Vec<Violation>,
+    /// Which buggify points this run enabled and fired.
+    buggify: Buggify,
     tracer: Tracer<M>,
     stats: Stats,
     /// Scratch space for effects, reused so handlers do not allocate per event.
@@ -271,6 +275,11 @@ impl<M: Message> Simulation<M> {
     /// The server nodes, in id order.
     pub fn servers(&self) -> &[NodeId] {
         &self.servers
+    }
+
+    /// The buggify points protocol code asked about so far, with what they did.
+    pub fn buggify_points(&self) -> &BTreeMap<&'static str, PointRecord> {
+        self.buggify.points()
     }
 
     /// The client nodes, in id order.
@@ -470,6 +479,7 @@ impl<M: Message> Simulation<M> {
             node_count,
             servers: &self.servers,
             clients: &self.clients,
+            buggify: &mut self.buggify,
             rng: &mut n.rng,
             storage: &mut n.storage,
             effects: &mut effects,
