@@ -54,6 +54,27 @@ impl KvState {
         self.values.get(&key).cloned().unwrap_or(Value::Nil)
     }
 
+    /// The first difference from `other`, for people: a key or a client session, with both
+    /// sides (`""` when the states are equal).
+    pub fn difference(&self, other: &KvState) -> String {
+        let keys = self.values.keys().chain(other.values.keys());
+        if let Some(k) = keys.copied().find(|k| self.read(*k) != other.read(*k)) {
+            return format!("key {k} = {:?} / {:?}", self.read(k), other.read(k));
+        }
+        let clients = self.sessions.keys().chain(other.sessions.keys());
+        if let Some(c) = clients
+            .copied()
+            .find(|c| self.session(*c) != other.session(*c))
+        {
+            return format!(
+                "session of {c} = {:?} / {:?}",
+                self.session(c),
+                other.session(c)
+            );
+        }
+        String::new()
+    }
+
     /// The session of `client`, if it has applied anything.
     pub fn session(&self, client: NodeId) -> Option<&Session> {
         self.sessions.get(&client)
