@@ -31,6 +31,7 @@ pub mod report;
 mod runner;
 pub mod scenario;
 pub mod shrink;
+pub mod swarm;
 pub mod sweep;
 pub mod trace_events;
 mod trace_file;

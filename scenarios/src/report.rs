@@ -41,6 +41,8 @@ pub struct RunReport {
     pub coverage: CoverageSummary,
     /// The nemesis in force (for a swarm nemesis, the profile drawn from the seed).
     pub nemesis: Option<NemesisConfig>,
+    /// What this seed drew for each field of the scenario's `swarm` section.
+    pub swarm: BTreeMap<String, serde_json::Value>,
     /// The buggify points the protocol asked about, by name: enabled in this run or not, and
     /// how often they fired (empty when buggify is off).
     pub buggify: BTreeMap<String, PointRecord>,
@@ -79,6 +81,8 @@ pub struct Summary<'a> {
     coverage: &'a CoverageSummary,
     nemesis: Option<&'a NemesisConfig>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    swarm: &'a BTreeMap<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     buggify: &'a BTreeMap<String, PointRecord>,
 }
 
@@ -113,6 +117,7 @@ impl RunReport {
             violations: &self.violations,
             coverage: &self.coverage,
             nemesis: self.nemesis.as_ref(),
+            swarm: &self.swarm,
             buggify: &self.buggify,
         }
     }
@@ -214,6 +219,10 @@ impl RunReport {
                 n.duration_ns_min as f64 / 1e9,
                 n.duration_ns_max as f64 / 1e9
             );
+        }
+        if !self.swarm.is_empty() {
+            let drawn: Vec<String> = self.swarm.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let _ = writeln!(out, "swarm     {}", drawn.join(", "));
         }
         if !self.buggify.is_empty() {
             let points: Vec<String> = self

@@ -31,8 +31,10 @@ pub fn run_protocol<P: Protocol>(
     scenario: &Scenario,
     options: &RunOptions,
 ) -> Result<RunReport, RunError> {
-    let protocol_options = parse_options::<P>(scenario)?;
     let seed = options.seed.unwrap_or(scenario.spec.seed);
+    let (scenario, swarm) = crate::swarm::resolve(scenario, seed)?;
+    let scenario = &scenario;
+    let protocol_options = parse_options::<P>(scenario)?;
     let trace = match &options.trace_path {
         Some(path) => Some(TraceFile::create(path).map_err(|e| RunError::Output {
             path: path.display().to_string(),
@@ -91,6 +93,7 @@ pub fn run_protocol<P: Protocol>(
         violations: sim.violations().to_vec(),
         coverage: sim.coverage(),
         nemesis: sim.nemesis_profile().cloned(),
+        swarm,
         buggify: sim
             .buggify_points()
             .iter()

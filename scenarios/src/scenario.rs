@@ -3,6 +3,7 @@
 //! default, unknown fields are errors, and every error names the file, the line and column, the
 //! field path and what would be right.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use sim_core::{
 
 use crate::durations;
 use crate::error::ScenarioError;
+use crate::swarm::Draw;
 
 /// A scenario as written in its file (after `*_ns` strings became integers).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -54,6 +56,10 @@ pub struct ScenarioSpec {
     /// A liveness phase at the end of the run (default: none).
     #[serde(default)]
     pub liveness: Option<LivenessSection>,
+    /// Swarm testing over the configuration: field paths with the choices or ranges each seed
+    /// draws from (see [`crate::swarm`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<BTreeMap<String, Draw>>,
     /// Buggify points in the protocol's code (default: off; `{}` turns them on with the
     /// default probabilities).
     #[serde(default)]
@@ -127,6 +133,7 @@ impl ScenarioSpec {
             workload: config.workload.clone(),
             checks: None,
             liveness,
+            swarm: None,
             buggify: config.buggify,
             limits: config.limits,
         })
@@ -275,6 +282,7 @@ impl Scenario {
             spec,
         };
         scenario.validate()?;
+        crate::swarm::validate(&scenario)?;
         Ok(scenario)
     }
 
@@ -310,7 +318,8 @@ impl Scenario {
         }
     }
 
-    fn validate(&self) -> Result<(), ScenarioError> {
+    /// Checks the fields that the types alone do not (a swarm's draws are checked apart).
+    pub(crate) fn validate(&self) -> Result<(), ScenarioError> {
         if self.spec.duration_ns == 0 {
             return Err(self.error("duration_ns", "must be positive, e.g. \"30s\""));
         }

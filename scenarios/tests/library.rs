@@ -49,6 +49,7 @@ const GOLDEN: &[(&str, bool, &str)] = &[
     ("raft-partitions.json", true, "028b0c6794f6c7cb"),
     ("raft-pauses.json", true, "621f06a8db263845"),
     ("raft-restart-storm.json", true, "d4ecd143902ff09f"),
+    ("raft-swarm.json", true, "65b80f06fd37ccfa"),
     ("register.json", true, "eddc506a68351be9"),
     ("register-crash-storm.json", true, "49b1056c52103fef"),
 ];

@@ -25,6 +25,8 @@ pub enum Stream {
     Partitions,
     /// Which calls of an enabled buggify point fire.
     Buggify,
+    /// A scenario's swarm draws over its configuration (before the run starts).
+    Swarm,
     /// The RNG a node's process sees through `Ctx::rng`.
     Node(NodeId),
 }
@@ -40,6 +42,7 @@ impl Stream {
             Stream::Workload => 3,
             Stream::Partitions => 4,
             Stream::Buggify => 5,
+            Stream::Swarm => 6,
             Stream::Node(node) => 1024 + u64::from(node.0),
         }
     }

@@ -116,6 +116,9 @@ pub fn shrink(
     check: Option<&str>,
     runs_max: u32,
 ) -> Result<Shrunk, ShrinkError> {
+    // A swarm's draws for this seed become plain values: the shrunk file says what ran.
+    let (resolved, _) = crate::swarm::resolve(scenario, seed).map_err(crate::RunError::from)?;
+    let scenario = &resolved;
     let first = registry.run(
         scenario,
         &RunOptions {
