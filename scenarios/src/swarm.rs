@@ -91,7 +91,7 @@ fn pick(draw: &Draw, path: &str, rng: &mut sim_core::rng::SimRng) -> Result<Valu
         Draw::Range { min, max } => {
             let duration = path.ends_with("_ns") || path.contains("_ns_");
             let (lo, hi) = (number(min, duration)?, number(max, duration)?);
-            if !(lo <= hi) {
+            if lo.as_f64() > hi.as_f64() {
                 return Err(format!("min {min} is above max {max}"));
             }
             match (lo, hi) {
@@ -110,7 +110,8 @@ fn pick(draw: &Draw, path: &str, rng: &mut sim_core::rng::SimRng) -> Result<Valu
     }
 }
 
-#[derive(Clone, Copy, PartialEq, PartialOrd)]
+/// A range bound as read: an integer or a finite float.
+#[derive(Clone, Copy)]
 enum Number {
     Int(i64),
     Float(f64),
