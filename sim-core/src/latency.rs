@@ -5,6 +5,7 @@ use rand::Rng;
 use rand_distr::{Distribution, Exp, LogNormal, Pareto};
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{check_f64, check_ns};
 use crate::error::ConfigError;
 use crate::rng::SimRng;
 use crate::time::Nanos;
@@ -82,47 +83,62 @@ pub enum LatencySampler {
 }
 
 impl LatencyDist {
+    /// Checks the parameters against their ranges (every time at most [`LATENCY_NS_MAX`],
+    /// `sigma` in 0..=10, `shape` in 0.1..=100). `field` names the distribution, e.g.
+    /// `network.latency`; errors name the parameter under it.
+    pub fn validate(&self, field: &str) -> Result<(), ConfigError> {
+        let at = |name: &str| format!("{field}.{name}");
+        match *self {
+            LatencyDist::Constant { ns } => check_ns(&at("ns"), ns, 0..=LATENCY_NS_MAX),
+            LatencyDist::Uniform { min_ns, max_ns } => {
+                check_ns(&at("min_ns"), min_ns, 0..=LATENCY_NS_MAX)?;
+                check_ns(&at("max_ns"), max_ns, min_ns..=LATENCY_NS_MAX)
+            }
+            LatencyDist::Exponential { min_ns, mean_ns } => {
+                check_ns(&at("min_ns"), min_ns, 0..=LATENCY_NS_MAX)?;
+                check_ns(&at("mean_ns"), mean_ns, 1..=LATENCY_NS_MAX)
+            }
+            LatencyDist::Lognormal { median_ns, sigma } => {
+                check_ns(&at("median_ns"), median_ns, 1..=LATENCY_NS_MAX)?;
+                check_f64(&at("sigma"), sigma, SIGMA_RANGE)
+            }
+            LatencyDist::Pareto { min_ns, shape } => {
+                check_ns(&at("min_ns"), min_ns, 1..=LATENCY_NS_MAX)?;
+                check_f64(&at("shape"), shape, SHAPE_RANGE)
+            }
+        }
+    }
+
     /// Validates the parameters and prepares a sampler. `field` names the place in the
     /// configuration for error messages.
     pub fn sampler(&self, field: &str) -> Result<LatencySampler, ConfigError> {
+        self.validate(field)?;
         let bad = |why: &str| ConfigError::new(field, why);
         Ok(match *self {
-            LatencyDist::Constant { ns } => LatencySampler::Constant(ns.min(LATENCY_NS_MAX)),
-            LatencyDist::Uniform { min_ns, max_ns } => {
-                if min_ns > max_ns {
-                    return Err(bad("min_ns must not exceed max_ns"));
-                }
-                LatencySampler::Uniform(min_ns.min(LATENCY_NS_MAX), max_ns.min(LATENCY_NS_MAX))
-            }
+            LatencyDist::Constant { ns } => LatencySampler::Constant(ns),
+            LatencyDist::Uniform { min_ns, max_ns } => LatencySampler::Uniform(min_ns, max_ns),
             LatencyDist::Exponential { min_ns, mean_ns } => {
-                if mean_ns == 0 {
-                    return Err(bad("mean_ns must be positive"));
-                }
                 let exp = Exp::new(1.0 / mean_ns as f64).map_err(|e| bad(&e.to_string()))?;
                 LatencySampler::Exponential(min_ns, exp)
             }
             LatencyDist::Lognormal { median_ns, sigma } => {
-                if median_ns == 0 || !(sigma.is_finite() && sigma >= 0.0) {
-                    return Err(bad(
-                        "median_ns must be positive and sigma a finite number >= 0",
-                    ));
-                }
                 let mu = (median_ns as f64).ln();
                 LatencySampler::Lognormal(
                     LogNormal::new(mu, sigma).map_err(|e| bad(&e.to_string()))?,
                 )
             }
-            LatencyDist::Pareto { min_ns, shape } => {
-                if min_ns == 0 || !(shape.is_finite() && shape > 0.0) {
-                    return Err(bad("min_ns must be positive and shape a finite number > 0"));
-                }
-                LatencySampler::Pareto(
-                    Pareto::new(min_ns as f64, shape).map_err(|e| bad(&e.to_string()))?,
-                )
-            }
+            LatencyDist::Pareto { min_ns, shape } => LatencySampler::Pareto(
+                Pareto::new(min_ns as f64, shape).map_err(|e| bad(&e.to_string()))?,
+            ),
         })
     }
 }
+
+/// Allowed `sigma` of a log-normal: beyond 10 nearly every draw is 0 or the cap.
+pub const SIGMA_RANGE: std::ops::RangeInclusive<f64> = 0.0..=10.0;
+
+/// Allowed `shape` of a Pareto: below 0.1 nearly every draw is the cap.
+pub const SHAPE_RANGE: std::ops::RangeInclusive<f64> = 0.1..=100.0;
 
 impl LatencySampler {
     /// Draws one latency, capped at [`LATENCY_NS_MAX`].
@@ -264,6 +280,39 @@ mod tests {
             }
             .sampler("x")
             .is_err()
+        );
+    }
+
+    /// Every parameter has a range; the error names the parameter under the distribution.
+    #[test]
+    fn out_of_range_parameters_name_the_parameter() {
+        let field = |d: LatencyDist| d.validate("network.latency").unwrap_err().field;
+        assert_eq!(
+            field(LatencyDist::Constant {
+                ns: LATENCY_NS_MAX + 1
+            }),
+            "network.latency.ns"
+        );
+        assert_eq!(
+            field(LatencyDist::Lognormal {
+                median_ns: 1,
+                sigma: f64::INFINITY
+            }),
+            "network.latency.sigma"
+        );
+        assert_eq!(
+            field(LatencyDist::Uniform {
+                min_ns: 5,
+                max_ns: 1
+            }),
+            "network.latency.max_ns"
+        );
+        assert_eq!(
+            field(LatencyDist::Pareto {
+                min_ns: 1,
+                shape: 0.01
+            }),
+            "network.latency.shape"
         );
     }
 }
