@@ -133,7 +133,7 @@ pub struct Limits {
     /// Most events waiting at once, in the queue or held for a paused node (messages in
     /// flight, timers, faults; default 1 million).
     pub queue_len_max: usize,
-    /// Most history events one run may record (default 1 million: half a million operations).
+    /// Most history events one run may record (default 200,000: 100,000 operations).
     pub history_events_max: usize,
     /// Most violations kept in detail; later ones are only counted.
     pub violations_kept_max: usize,
@@ -153,7 +153,7 @@ impl Default for Limits {
         Self {
             events_max: 20_000_000,
             queue_len_max: 1_000_000,
-            history_events_max: 1_000_000,
+            history_events_max: 200_000,
             violations_kept_max: 1_000,
             timers_per_node_max: 100_000,
             deferred_per_node_max: 1_000_000,

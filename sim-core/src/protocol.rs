@@ -182,6 +182,7 @@ pub trait Protocol {
     /// admission check before a run (see [`crate::footprint`]). The default,
     /// [`Footprint::UNDECLARED`], is generous per node; a protocol meant for large clusters
     /// declares what it really holds, and one whose state grows with the cluster says so.
+    /// Called after [`Protocol::populate`] accepted the options.
     fn footprint(options: &Self::Options, cluster: Cluster) -> Footprint {
         let _ = (options, cluster);
         Footprint::UNDECLARED
@@ -231,8 +232,8 @@ pub fn build<P: Protocol>(
         validate_workload::<P>(workload)?;
     }
     let mut builder = SimBuilder::new(config);
-    builder.footprint(P::footprint(options, cluster));
     P::populate(options, cluster, &mut builder)?;
+    builder.footprint(P::footprint(options, cluster));
     builder.build()
 }
 

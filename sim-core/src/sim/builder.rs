@@ -344,9 +344,9 @@ fn validate_first_events(config: &SimConfig, nodes: usize) -> Result<(), ConfigE
         return Err(ConfigError::new(
             "limits.queue_len_max",
             format!(
-                "{max} is too small: the run starts with {first} events (a start for each of \
-                 {nodes} nodes, {} scheduled faults and the nemesis); allow at least {first}, \
-                 or leave the default ({})",
+                "{max} is too small: the run starts with {first} events (one for each of {nodes} \
+                 nodes and {} scheduled faults, and the liveness heal and the nemesis's first \
+                 tick if there are); allow at least {first}, or leave the default ({})",
                 config.faults.len(),
                 crate::config::Limits::default().queue_len_max
             ),
