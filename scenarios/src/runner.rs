@@ -49,6 +49,11 @@ pub(crate) fn run_with<P: Protocol>(
         builder.describe_events();
         let mut twin = self::builder::<P>(scenario, &protocol_options, seed)?;
         twin.describe_events();
+        // Two simulations live side by side: both must fit the memory limit together.
+        let limits = &scenario.spec.limits;
+        twin.memory_estimate()
+            .check(limits, 2)
+            .map_err(|e| config_error(scenario, &e))?;
         let mut sim = build(scenario, builder)?;
         let mut other = build(scenario, twin)?;
         let (outcome, check) = lockstep(&mut sim, &mut other);
@@ -159,6 +164,7 @@ fn builder<P: Protocol>(
     let cluster = spec.cluster_for(&config);
     let mut builder = SimBuilder::new(config);
     P::populate(options, cluster, &mut builder).map_err(|e| config_error(scenario, &e))?;
+    builder.footprint(P::footprint(options, cluster));
     for (i, clock) in spec.clocks.nodes.iter().enumerate() {
         let config = sim_core::ClockConfig {
             offset_ns: clock.offset_ns,
