@@ -399,7 +399,7 @@ impl Nemesis {
     fn gap(&mut self) -> Nanos {
         // Exponential gaps: a memoryless process, so faults cluster and spread as in the wild.
         let u: f64 = self.rng.random_range(f64::MIN_POSITIVE..1.0);
-        (-(u.ln()) * self.config.interval_ns_mean as f64).min(1e18) as Nanos
+        (-libm::log(u) * self.config.interval_ns_mean as f64).min(1e18) as Nanos
     }
 }
 
@@ -416,7 +416,7 @@ fn swarm_profile(mut config: NemesisConfig, rng: &mut SimRng) -> NemesisConfig {
         config.kinds.extend(all.choose(rng));
     }
     let scale = |x: Nanos, lo: f64, hi: f64, rng: &mut SimRng| {
-        let factor = 2f64.powf(rng.random_range(lo.log2()..=hi.log2()));
+        let factor = libm::exp2(rng.random_range(libm::log2(lo)..=libm::log2(hi)));
         ((x as f64 * factor) as Nanos).max(1)
     };
     config.interval_ns_mean = scale(config.interval_ns_mean, 0.25, 4.0, rng);

@@ -1,8 +1,11 @@
 //! Latency distributions for links. A distribution is plain data (it comes from a scenario file);
 //! [`LatencySampler`] is the prepared form the event loop draws from without allocating.
+//!
+//! Sampling uses only arithmetic and the pure-Rust `libm` crate (inverse CDFs and Box-Muller
+//! from uniform draws), never the platform's `ln`, `exp` or `powf`: those may round differently
+//! on another machine or C library, and one ulp in one latency changes a run and its trace hash.
 
 use rand::Rng;
-use rand_distr::{Distribution, Exp, LogNormal, Pareto};
 use serde::{Deserialize, Serialize};
 
 use crate::bounds::{check_f64, check_ns};
@@ -74,12 +77,27 @@ pub enum LatencySampler {
     Constant(Nanos),
     /// See [`LatencyDist::Uniform`].
     Uniform(Nanos, Nanos),
-    /// See [`LatencyDist::Exponential`].
-    Exponential(Nanos, Exp<f64>),
-    /// See [`LatencyDist::Lognormal`].
-    Lognormal(LogNormal<f64>),
-    /// See [`LatencyDist::Pareto`].
-    Pareto(Pareto<f64>),
+    /// See [`LatencyDist::Exponential`]: the floor and the mean of the exponential part.
+    Exponential {
+        /// The fixed part.
+        min_ns: Nanos,
+        /// The exponential part's mean.
+        mean_ns: f64,
+    },
+    /// See [`LatencyDist::Lognormal`]: `exp(mu + sigma * z)` for a standard normal `z`.
+    Lognormal {
+        /// The log of the median.
+        mu: f64,
+        /// The shape.
+        sigma: f64,
+    },
+    /// See [`LatencyDist::Pareto`]: `min_ns * u^(-1/shape)` for a uniform `u` in (0, 1].
+    Pareto {
+        /// The scale (smallest value).
+        min_ns: f64,
+        /// `-1 / shape`.
+        exponent: f64,
+    },
 }
 
 impl LatencyDist {
@@ -113,23 +131,21 @@ impl LatencyDist {
     /// configuration for error messages.
     pub fn sampler(&self, field: &str) -> Result<LatencySampler, ConfigError> {
         self.validate(field)?;
-        let bad = |why: &str| ConfigError::new(field, why);
         Ok(match *self {
             LatencyDist::Constant { ns } => LatencySampler::Constant(ns),
             LatencyDist::Uniform { min_ns, max_ns } => LatencySampler::Uniform(min_ns, max_ns),
-            LatencyDist::Exponential { min_ns, mean_ns } => {
-                let exp = Exp::new(1.0 / mean_ns as f64).map_err(|e| bad(&e.to_string()))?;
-                LatencySampler::Exponential(min_ns, exp)
-            }
-            LatencyDist::Lognormal { median_ns, sigma } => {
-                let mu = (median_ns as f64).ln();
-                LatencySampler::Lognormal(
-                    LogNormal::new(mu, sigma).map_err(|e| bad(&e.to_string()))?,
-                )
-            }
-            LatencyDist::Pareto { min_ns, shape } => LatencySampler::Pareto(
-                Pareto::new(min_ns as f64, shape).map_err(|e| bad(&e.to_string()))?,
-            ),
+            LatencyDist::Exponential { min_ns, mean_ns } => LatencySampler::Exponential {
+                min_ns,
+                mean_ns: mean_ns as f64,
+            },
+            LatencyDist::Lognormal { median_ns, sigma } => LatencySampler::Lognormal {
+                mu: libm::log(median_ns as f64),
+                sigma,
+            },
+            LatencyDist::Pareto { min_ns, shape } => LatencySampler::Pareto {
+                min_ns: min_ns as f64,
+                exponent: -1.0 / shape,
+            },
         })
     }
 }
@@ -144,21 +160,44 @@ impl LatencySampler {
     /// Draws one latency, capped at [`LATENCY_NS_MAX`].
     #[inline]
     pub fn sample(&self, rng: &mut SimRng) -> Nanos {
-        match self {
-            LatencySampler::Constant(ns) => *ns,
-            LatencySampler::Uniform(lo, hi) => rng.random_range(*lo..=*hi),
-            LatencySampler::Exponential(min, exp) => min.saturating_add(clamp(exp.sample(rng))),
-            LatencySampler::Lognormal(d) => clamp(d.sample(rng)),
-            LatencySampler::Pareto(d) => clamp(d.sample(rng)),
+        match *self {
+            LatencySampler::Constant(ns) => ns,
+            LatencySampler::Uniform(lo, hi) => rng.random_range(lo..=hi),
+            LatencySampler::Exponential { min_ns, mean_ns } => {
+                min_ns.saturating_add(clamp(-mean_ns * libm::log(unit(rng))))
+            }
+            LatencySampler::Lognormal { mu, sigma } => {
+                clamp(libm::exp(mu + sigma * standard_normal(rng)))
+            }
+            LatencySampler::Pareto { min_ns, exponent } => {
+                clamp(min_ns * libm::pow(unit(rng), exponent))
+            }
         }
     }
 }
 
+/// A uniform draw in (0, 1], so its logarithm is finite.
+#[inline]
+pub fn unit(rng: &mut SimRng) -> f64 {
+    1.0 - rng.random::<f64>()
+}
+
+/// A standard normal draw (Box-Muller, one of the pair; two uniform draws).
+#[inline]
+fn standard_normal(rng: &mut SimRng) -> f64 {
+    let radius = libm::sqrt(-2.0 * libm::log(unit(rng)));
+    let angle = 2.0 * std::f64::consts::PI * rng.random::<f64>();
+    radius * libm::cos(angle)
+}
+
+/// A drawn latency in whole nanoseconds, capped at [`LATENCY_NS_MAX`] (NaN, which no sampler
+/// should produce, counts as the cap).
 fn clamp(x: f64) -> Nanos {
-    if x.is_finite() && x > 0.0 {
-        (x as Nanos).min(LATENCY_NS_MAX)
-    } else {
+    if x.is_nan() {
         LATENCY_NS_MAX
+    } else {
+        // `as` saturates: negative values become 0, huge ones u64::MAX.
+        (x as Nanos).min(LATENCY_NS_MAX)
     }
 }
 
@@ -314,5 +353,32 @@ mod tests {
             }),
             "network.latency.shape"
         );
+    }
+
+    /// Sampling depends only on the seed: the first draws of each shape are pinned, so a change
+    /// of algorithm (or a platform whose float functions round differently, were they used)
+    /// shows here before it shows as changed trace hashes.
+    #[test]
+    fn the_first_draws_are_pinned() {
+        let first = |d: LatencyDist| -> Vec<Nanos> {
+            let s = d.sampler("latency").unwrap();
+            let mut rng = stream(7, Stream::Network);
+            (0..4).map(|_| s.sample(&mut rng)).collect()
+        };
+        let exponential = first(LatencyDist::Exponential {
+            min_ns: 100_000,
+            mean_ns: 1_000_000,
+        });
+        let lognormal = first(LatencyDist::Lognormal {
+            median_ns: 1_000_000,
+            sigma: 1.0,
+        });
+        let pareto = first(LatencyDist::Pareto {
+            min_ns: 500_000,
+            shape: 1.5,
+        });
+        assert_eq!(exponential, [271_733, 283_910, 1_318_329, 1_397_336]);
+        assert_eq!(lognormal, [1_334_827, 796_674, 423_076, 1_275_417]);
+        assert_eq!(pareto, [560_650, 565_219, 1_126_451, 1_187_373]);
     }
 }

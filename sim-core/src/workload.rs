@@ -236,7 +236,7 @@ impl Workload {
     pub fn think_time(&mut self) -> Nanos {
         let mean_ns = f64::from(self.config.clients) / self.config.rate_per_sec * 1e9;
         let u: f64 = self.rng.random_range(f64::MIN_POSITIVE..1.0);
-        (-(u.ln()) * mean_ns).min(1e18) as Nanos
+        (-libm::log(u) * mean_ns).min(1e18) as Nanos
     }
 
     fn fresh(&mut self) -> i64 {
