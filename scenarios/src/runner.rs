@@ -77,7 +77,9 @@ pub(crate) fn run_with<P: Protocol>(
             message: e.to_string(),
         })?;
     }
+    let checked = Instant::now();
     let (judged, counterexample) = judge::<P>(scenario, &protocol_options, &mut sim);
+    let check_wall_ns = checked.elapsed().as_nanos() as u64;
     checks.extend(judged);
     let mut metrics: BTreeMap<String, f64> =
         metrics::client_metrics(sim.history().events(), sim.config());
@@ -90,6 +92,7 @@ pub(crate) fn run_with<P: Protocol>(
         trace_hash: sim.trace_hash(),
         stats: sim.stats().clone(),
         wall_ns,
+        check_wall_ns,
         checks,
         metrics,
         violations: sim.violations().to_vec(),
