@@ -3,8 +3,9 @@
 //! the event loop, the network model and the RNG, not a protocol.
 
 use serde::{Deserialize, Serialize};
-use sim_core::{ConfigError, Ctx, NodeId, Process, SimBuilder, TimerId};
+use sim_core::{ConfigError, Ctx, Footprint, NodeId, Process, SimBuilder, TimerId};
 
+use sim_core::bounds::check;
 use sim_core::protocol::{Cluster, Protocol};
 
 /// A ball in play.
@@ -20,7 +21,8 @@ pub struct Ball {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PingPongOptions {
-    /// Balls in flight in all, spread over the nodes (100 in the standard benchmark).
+    /// Balls in flight in all, spread over the nodes (100 in the standard benchmark; at most
+    /// [`IN_FLIGHT_MAX`]).
     pub in_flight: u32,
 }
 
@@ -29,6 +31,10 @@ impl Default for PingPongOptions {
         Self { in_flight: 100 }
     }
 }
+
+/// Most balls in flight: every ball is an event in the queue at all times, and a queue of a
+/// million makes each event several times slower.
+pub const IN_FLIGHT_MAX: u32 = 100_000;
 
 /// A ping-pong node.
 #[derive(Debug)]
@@ -80,6 +86,17 @@ impl Protocol for PingPong {
     type Msg = Ball;
     type Options = PingPongOptions;
 
+    /// A node holds only its starting balls; a ball is a small message.
+    fn footprint(options: &PingPongOptions, cluster: Cluster) -> Footprint {
+        let balls = u64::from(options.in_flight) / u64::from(cluster.servers.max(1)) + 1;
+        Footprint {
+            server_bytes: 256 + 4 * balls,
+            client_bytes: 256,
+            message_bytes: 0,
+            op_value_bytes: 0,
+        }
+    }
+
     fn populate(
         options: &PingPongOptions,
         cluster: Cluster,
@@ -97,10 +114,15 @@ impl Protocol for PingPong {
                 "pingpong has no clients; remove the workload",
             ));
         }
+        check(
+            "protocol.options.in_flight",
+            options.in_flight,
+            0..=IN_FLIGHT_MAX,
+        )?;
         let nodes = cluster.servers;
         for n in 0..nodes {
             // Ball b starts at node b mod nodes, so balls spread evenly.
-            let initial: Vec<u32> = (0..options.in_flight).filter(|b| b % nodes == n).collect();
+            let initial: Vec<u32> = (n..options.in_flight).step_by(nodes as usize).collect();
             builder.add_server(move |_| {
                 Box::new(PingPongNode {
                     initial: initial.clone(),

@@ -15,6 +15,7 @@ use sim_core::{
     SimBuilder, TimerId, Value, ms,
 };
 
+use sim_core::bounds::{DURATION_NS_MAX, PERIOD_NS_MIN, check_ns};
 use sim_core::protocol::{BugInfo, Cluster, Protocol};
 
 /// Register messages.
@@ -75,7 +76,8 @@ const BUGS: &[BugInfo] = &[
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RegisterOptions {
-    /// How long (client local time) a client waits before resending an unanswered request.
+    /// How long (client local time) a client waits before resending an unanswered request
+    /// (10 µs to 24 h).
     pub resend_ns: Nanos,
     /// Bugs to switch on.
     pub bugs: Vec<RegisterBug>,
@@ -319,12 +321,11 @@ impl Protocol for Register {
                 "the register service has exactly 1 server",
             ));
         }
-        if options.resend_ns == 0 {
-            return Err(ConfigError::new(
-                "protocol.options.resend_ns",
-                "must be positive",
-            ));
-        }
+        check_ns(
+            "protocol.options.resend_ns",
+            options.resend_ns,
+            PERIOD_NS_MIN..=DURATION_NS_MAX,
+        )?;
         let bugs = options.bugs.clone();
         let server = builder.add_server(move |_| Box::new(RegisterServer::new(&bugs)));
         let resend_ns = options.resend_ns;

@@ -25,6 +25,7 @@ mod linearizable;
 mod liveness;
 mod locate;
 mod metrics;
+pub mod out_dir;
 pub mod registry;
 pub mod replay;
 pub mod report;

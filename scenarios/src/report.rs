@@ -31,6 +31,8 @@ pub struct RunReport {
     pub stats: Stats,
     /// Wall-clock time the run took (measured outside the simulation).
     pub wall_ns: u64,
+    /// Wall-clock time the checks took after the run.
+    pub check_wall_ns: u64,
     /// Each check's verdict.
     pub checks: Vec<CheckResult>,
     /// Protocol metrics and client latency percentiles.
@@ -72,6 +74,7 @@ pub struct Summary<'a> {
     events: u64,
     sim_ms: f64,
     wall_ms: f64,
+    check_ms: f64,
     events_per_sec: f64,
     sim_to_wall_ratio: f64,
     checks: &'a [CheckResult],
@@ -84,6 +87,19 @@ pub struct Summary<'a> {
     swarm: &'a BTreeMap<String, serde_json::Value>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     buggify: &'a BTreeMap<String, PointRecord>,
+    /// The SHA-256 of every other file `dsim run --out` wrote, by name (only in summary.json).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<BTreeMap<String, String>>,
+}
+
+impl Summary<'_> {
+    /// The summary with the digests of the files written beside it.
+    pub fn with_files(self, files: BTreeMap<String, String>) -> Self {
+        Self {
+            files: Some(files),
+            ..self
+        }
+    }
 }
 
 impl RunReport {
@@ -109,6 +125,7 @@ impl RunReport {
             events: self.stats.events,
             sim_ms: self.stats.sim_time_ns as f64 / 1e6,
             wall_ms: self.wall_ns as f64 / 1e6,
+            check_ms: self.check_wall_ns as f64 / 1e6,
             events_per_sec: self.stats.events_per_sec(self.wall_ns),
             sim_to_wall_ratio: self.stats.sim_to_wall_ratio(self.wall_ns),
             checks: &self.checks,
@@ -119,6 +136,7 @@ impl RunReport {
             nemesis: self.nemesis.as_ref(),
             swarm: &self.swarm,
             buggify: &self.buggify,
+            files: None,
         }
     }
 
@@ -144,12 +162,13 @@ impl RunReport {
         }
         let _ = writeln!(
             out,
-            "run       {} events in {:.3} s wall: {:.2} M events/s; {:.1} s simulated ({:.0}x real time)",
+            "run       {} events in {:.3} s wall: {:.2} M events/s; {:.1} s simulated ({:.0}x real time); checked in {:.1} ms",
             s.events,
             self.wall_ns as f64 / 1e9,
             s.events_per_sec(self.wall_ns) / 1e6,
             s.sim_time_ns as f64 / 1e9,
             s.sim_to_wall_ratio(self.wall_ns),
+            self.check_wall_ns as f64 / 1e6,
         );
         let _ = writeln!(
             out,

@@ -52,6 +52,11 @@ pub fn run_protocol<P: Protocol>(
         builder.describe_events();
         let mut twin = self::builder::<P>(scenario, &protocol_options, seed)?;
         twin.describe_events();
+        // Two simulations live side by side: both must fit the memory limit together.
+        let limits = &scenario.spec.limits;
+        twin.memory_estimate()
+            .check(limits, 2)
+            .map_err(|e| config_error(scenario, &e))?;
         let mut sim = build(scenario, builder)?;
         let mut other = build(scenario, twin)?;
         let (outcome, check) = lockstep(&mut sim, &mut other);
@@ -75,7 +80,9 @@ pub fn run_protocol<P: Protocol>(
             message: e.to_string(),
         })?;
     }
+    let checked = Instant::now();
     let (judged, counterexample) = judge::<P>(scenario, &protocol_options, &mut sim);
+    let check_wall_ns = checked.elapsed().as_nanos() as u64;
     checks.extend(judged);
     let mut metrics: BTreeMap<String, f64> =
         metrics::client_metrics(sim.history().events(), sim.config());
@@ -88,6 +95,7 @@ pub fn run_protocol<P: Protocol>(
         trace_hash: sim.trace_hash(),
         stats: sim.stats().clone(),
         wall_ns,
+        check_wall_ns,
         checks,
         metrics,
         violations: sim.violations().to_vec(),
@@ -168,6 +176,7 @@ fn builder<P: Protocol>(
     let cluster = spec.cluster_for(&config);
     let mut builder = SimBuilder::new(config);
     P::populate(options, cluster, &mut builder).map_err(|e| config_error(scenario, &e))?;
+    builder.footprint(P::footprint(options, cluster));
     for (i, clock) in spec.clocks.nodes.iter().enumerate() {
         let config = sim_core::ClockConfig {
             offset_ns: clock.offset_ns,

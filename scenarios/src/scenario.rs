@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sim_core::{
     BuggifyConfig, ClockSkew, Cluster, Limits, Nanos, NemesisConfig, NetworkConfig, NodeId,
-    Protocol, ScheduledFault, SimConfig, WorkloadConfig,
+    Protocol, ScheduledFault, SimConfig, WorkloadConfig, bounds,
 };
 
 use crate::durations;
@@ -240,24 +240,24 @@ pub struct Scenario {
 pub const SCENARIO_BYTES_MAX: u64 = 16 * 1024 * 1024;
 
 impl Scenario {
-    /// Reads and parses a scenario file.
+    /// Reads and parses a scenario file: at most [`SCENARIO_BYTES_MAX`] bytes of UTF-8 JSON
+    /// (a leading byte-order mark is allowed). A file that is too big or not UTF-8 is refused
+    /// with its size, or the line, column and byte offset of its first bad byte.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ScenarioError> {
         let path = path.as_ref();
         let origin = path.display().to_string();
-        let io_error = |e: std::io::Error| ScenarioError::io(&origin, &e.to_string());
-        let size = std::fs::metadata(path).map_err(io_error)?.len();
-        if size > SCENARIO_BYTES_MAX {
-            return Err(ScenarioError::io(
-                &origin,
-                &format!("file is {size} bytes; at most {SCENARIO_BYTES_MAX} are accepted"),
-            ));
-        }
-        let text = std::fs::read_to_string(path).map_err(io_error)?;
-        Self::parse(&text, &origin)
+        let bytes =
+            read_bounded(path, SCENARIO_BYTES_MAX).map_err(|e| ScenarioError::io(&origin, &e))?;
+        let text = utf8(&bytes).map_err(|(position, message)| {
+            ScenarioError::at(&origin, Some(position), "", &message)
+        })?;
+        Self::parse(text, &origin)
     }
 
-    /// Parses scenario text; `origin` names it in errors.
+    /// Parses scenario text; `origin` names it in errors. A leading byte-order mark is
+    /// skipped.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ScenarioError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             ScenarioError::at(
                 origin,
@@ -318,24 +318,85 @@ impl Scenario {
         }
     }
 
-    /// Checks the fields that the types alone do not (a swarm's draws are checked apart).
+    /// Checks every number against its range (see [`sim_core::bounds`]) and the sections
+    /// against each other; protocol options are checked by the protocol when the run is built.
     pub(crate) fn validate(&self) -> Result<(), ScenarioError> {
-        if self.spec.duration_ns == 0 {
+        let spec = &self.spec;
+        if spec.duration_ns == 0 {
             return Err(self.error("duration_ns", "must be positive, e.g. \"30s\""));
         }
-        if let Some(l) = &self.spec.liveness
-            && (l.duration_ns == 0 || l.duration_ns >= self.spec.duration_ns)
+        if let Some(l) = &spec.liveness
+            && (l.duration_ns == 0 || l.duration_ns >= spec.duration_ns)
         {
             return Err(self.error(
                 "liveness.duration_ns",
                 "must be positive and shorter than duration_ns (it is the end of the run)",
             ));
         }
-        if self.spec.cluster.servers == 0 {
+        if spec.cluster.servers == 0 {
             return Err(self.error("cluster.servers", "at least one server is needed"));
         }
-        Ok(())
+        let config_error = |e: sim_core::ConfigError| self.error(&e.field, &e.message);
+        bounds::check(
+            "cluster.servers",
+            spec.cluster.servers,
+            1..=bounds::SERVERS_MAX,
+        )
+        .map_err(config_error)?;
+        let nodes_max = (bounds::SERVERS_MAX + bounds::CLIENTS_MAX) as usize;
+        bounds::check_len("clocks.nodes", spec.clocks.nodes.len(), nodes_max)
+            .map_err(config_error)?;
+        for (i, clock) in spec.clocks.nodes.iter().enumerate() {
+            let config = sim_core::ClockConfig {
+                offset_ns: clock.offset_ns,
+                drift_ppm: clock.drift_ppm,
+            };
+            config
+                .validate(&format!("clocks.nodes[{i}]"))
+                .map_err(config_error)?;
+        }
+        spec.to_config(spec.seed).validate().map_err(config_error)
     }
+}
+
+/// Reads at most `max` bytes of `path`; a longer file (or stream: the size on disk is not
+/// trusted) is an error that names its size and the limit.
+fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let too_big = |size: String| {
+        format!("the file is {size} bytes; scenario files of at most {max} bytes are accepted")
+    };
+    if size > max {
+        return Err(too_big(size.to_string()));
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max {
+        return Err(too_big(format!("more than {max}")));
+    }
+    Ok(bytes)
+}
+
+/// The bytes as text, or the line and column of the first byte that is not UTF-8 and a
+/// message naming it and its offset.
+fn utf8(bytes: &[u8]) -> Result<&str, ((usize, usize), String)> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        // The part before the bad byte is valid UTF-8, so lines and columns count characters.
+        let before = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let message = format!(
+            "not UTF-8: byte 0x{:02x} at offset {offset} cannot start or continue a character; \
+             scenario files are UTF-8 JSON",
+            bytes[offset]
+        );
+        ((line, column), message)
+    })
 }
 
 fn syntax_message(e: &serde_json::Error) -> String {
@@ -345,4 +406,65 @@ fn syntax_message(e: &serde_json::Error) -> String {
         .rsplit_once(" at line ")
         .map_or(text.as_str(), |(m, _)| m);
     format!("invalid JSON: {message}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> ScenarioError {
+        Scenario::parse(text, "s.json").unwrap_err()
+    }
+
+    /// A number out of range is refused at load with its line, column, field and range.
+    #[test]
+    fn out_of_range_numbers_are_located() {
+        let e = error("{\n  \"protocol\": {\"name\": \"raft\"},\n  \"duration_ns\": \"1000h\"\n}");
+        assert_eq!(e.path, "duration_ns");
+        assert_eq!(e.position, Some((3, 18)));
+        assert!(
+            e.message.contains("1000 h") && e.message.contains("24 h"),
+            "{e}"
+        );
+        let e = error(r#"{"protocol": {"name": "raft"}, "workload": {"clients": 4294967295}}"#);
+        assert_eq!(e.path, "workload.clients");
+        let e = error(
+            r#"{"protocol": {"name": "raft"}, "clocks": {"nodes": [{"node": 0, "offset_ns": "-48h"}]}}"#,
+        );
+        assert_eq!(e.path, "clocks.nodes[0].offset_ns");
+        let e = error(r#"{"protocol": {"name": "raft"}, "limits": {"queue_len_max": 0}}"#);
+        assert_eq!(e.path, "limits.queue_len_max");
+        assert!(e.position.is_some());
+    }
+
+    /// A byte-order mark is skipped, and positions count from after it.
+    #[test]
+    fn a_byte_order_mark_is_accepted() {
+        let s = Scenario::parse("\u{feff}{\"protocol\": {\"name\": \"raft\"}}", "s.json").unwrap();
+        assert_eq!(s.spec.protocol.name, "raft");
+        let e = error("\u{feff}{\"protocol\": {\"name\": \"raft\"}, \"seed\": -1}");
+        assert_eq!(e.position, Some((1, 40)));
+    }
+
+    /// Bytes that are not UTF-8 are named with their line, column and offset.
+    #[test]
+    fn bytes_that_are_not_utf8_are_located() {
+        let ((line, column), message) = utf8(b"{\n  \"description\": \"caf\xe9\"}").unwrap_err();
+        assert_eq!((line, column), (2, 22));
+        assert!(message.contains("0xe9 at offset 23"), "{message}");
+        assert_eq!(utf8("\u{e9}t\u{e9}".as_bytes()), Ok("\u{e9}t\u{e9}"));
+    }
+
+    /// A file over the size limit is refused with its size and the limit, before it is read.
+    #[test]
+    fn oversized_files_name_their_size_and_the_limit() {
+        let path = std::env::temp_dir().join(format!("dsim-oversized-{}.json", std::process::id()));
+        std::fs::write(&path, vec![b' '; 2_000]).unwrap();
+        let message = read_bounded(&path, 1_000).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            message,
+            "the file is 2000 bytes; scenario files of at most 1000 bytes are accepted"
+        );
+    }
 }

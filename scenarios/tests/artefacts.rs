@@ -100,11 +100,12 @@ fn a_failing_run_marks_the_failing_check_and_the_operation_it_names() {
 
 #[test]
 fn the_highlighted_operation_is_the_one_the_checker_names() {
-    // Seed 2 has two reads of p0 with the same key and result; the second is the culprit.
+    // Seed 0 has two reads by one process with the same key and result; one is the culprit.
+    // (Seed 2 had them until latency sampling moved to libm and changed the runs.)
     let dir = tempfile::tempdir().unwrap();
     let file = buggy_register_file(dir.path());
     let out = dir.path().join("out");
-    assert_eq!(run_out(&file, &out, &["--seed", "2"]), Some(1));
+    assert_eq!(run_out(&file, &out, &["--seed", "0"]), Some(1));
 
     // `dsim check` on the saved history names the culprit by its line in history.jsonl.
     let history = out.join("history.jsonl");
@@ -138,7 +139,7 @@ fn the_highlighted_operation_is_the_one_the_checker_names() {
         .iter()
         .filter(|o| o[0] == op[0] && o[4] == op[4] && o[5] == op[5] && o[7] == op[7])
         .count();
-    assert!(same_result > 1, "seed 2 no longer has the ambiguous case");
+    assert!(same_result > 1, "seed 0 no longer has the ambiguous case");
 }
 
 #[test]

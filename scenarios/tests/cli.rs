@@ -176,7 +176,7 @@ fn a_bad_value_names_the_field_path() {
     let (code, err) = run_text(&GOOD.replace("\"loss\": 0.0", "\"loss\": 1.5"));
     assert_eq!(code, Some(2));
     assert!(
-        err.contains("network.loss") && err.contains("between 0 and 1"),
+        err.contains("network.loss") && err.contains("1.5 is out of range; allowed: 0 to 1"),
         "{err}"
     );
     let (code, err) = run_text(&GOOD.replace("\"1s\"", "\"1 fortnight\""));

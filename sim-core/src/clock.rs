@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{DURATION_NS_MAX, check_signed_ns};
 use crate::error::ConfigError;
 use crate::time::Nanos;
 
@@ -16,6 +17,28 @@ pub struct ClockConfig {
     /// Rate error in parts per million: +100 means the clock gains 100 µs per second. Quartz
     /// oscillators are specified at ±20–100 ppm.
     pub drift_ppm: f64,
+}
+
+impl ClockConfig {
+    /// Checks the offset (at most [`DURATION_NS_MAX`] either way) and the drift (within
+    /// ±[`DRIFT_PPM_MAX`]); `field` names the clock, e.g. `clocks.nodes[2]`.
+    pub fn validate(&self, field: &str) -> Result<(), ConfigError> {
+        check_signed_ns(
+            &format!("{field}.offset_ns"),
+            self.offset_ns,
+            DURATION_NS_MAX,
+        )?;
+        if !self.drift_ppm.is_finite() || self.drift_ppm.abs() > DRIFT_PPM_MAX {
+            return Err(ConfigError::new(
+                format!("{field}.drift_ppm"),
+                format!(
+                    "{} is out of range; allowed: -{DRIFT_PPM_MAX} to {DRIFT_PPM_MAX}",
+                    self.drift_ppm
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The largest drift accepted, in ppm. A clock running at half or double speed is not a clock.
@@ -32,12 +55,7 @@ pub struct Clock {
 impl Clock {
     /// A clock from its configuration; `field` names it in errors.
     pub fn new(config: &ClockConfig, field: &str) -> Result<Self, ConfigError> {
-        if !config.drift_ppm.is_finite() || config.drift_ppm.abs() > DRIFT_PPM_MAX {
-            return Err(ConfigError::new(
-                format!("{field}.drift_ppm"),
-                format!("must be between -{DRIFT_PPM_MAX} and {DRIFT_PPM_MAX}"),
-            ));
-        }
+        config.validate(field)?;
         Ok(Self {
             offset_ns: i128::from(config.offset_ns),
             drift_ppb: (config.drift_ppm * 1000.0).round() as i128,

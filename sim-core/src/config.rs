@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{DURATION_NS_MAX, FAULTS_MAX, check, check_f64, check_len, check_ns};
 use crate::buggify::BuggifyConfig;
+use crate::clock::DRIFT_PPM_MAX;
+use crate::error::ConfigError;
 use crate::fault::{NemesisConfig, ScheduledFault};
 use crate::network::NetworkConfig;
 use crate::time::Nanos;
@@ -41,6 +44,40 @@ pub struct SimConfig {
 impl SimConfig {
     /// The default length of a run: 10 simulated seconds, as in a scenario file.
     pub const DURATION_NS_DEFAULT: Nanos = 10 * crate::time::SECONDS;
+
+    /// Checks every number against its range (see [`crate::bounds`]) and every section
+    /// against its own rules, naming the field at fault. What depends on the nodes (node ids,
+    /// partitions, the memory a run needs) is checked when the simulation is built.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_ns("duration_ns", self.duration_ns, 1..=DURATION_NS_MAX).map_err(|e| {
+            if self.duration_ns == 0 {
+                ConfigError::new(
+                    "duration_ns",
+                    "must be positive (a run of no time tests nothing), e.g. 10 s",
+                )
+            } else {
+                e
+            }
+        })?;
+        self.network.validate()?;
+        if let Some(skew) = &self.clock_skew {
+            skew.validate()?;
+        }
+        check_len("faults", self.faults.len(), FAULTS_MAX)?;
+        for (i, fault) in self.faults.iter().enumerate() {
+            fault.validate(&format!("faults[{i}]"))?;
+        }
+        if let Some(nemesis) = &self.nemesis {
+            nemesis.validate()?;
+        }
+        if let Some(workload) = &self.workload {
+            workload.validate()?;
+        }
+        if let Some(at) = self.heal_all_at_ns {
+            check_ns("heal_all_at_ns", at, 0..=self.duration_ns)?;
+        }
+        self.limits.validate()
+    }
 }
 
 impl Default for SimConfig {
@@ -65,22 +102,42 @@ impl Default for SimConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClockSkew {
-    /// Largest initial offset either way.
+    /// Largest initial offset either way (at most [`DURATION_NS_MAX`]).
     pub offset_ns_max: Nanos,
-    /// Largest drift either way, in ppm.
+    /// Largest drift either way, in ppm (at most [`DRIFT_PPM_MAX`]).
     pub drift_ppm_max: f64,
 }
 
+impl ClockSkew {
+    /// Checks both bounds against their ranges.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_ns(
+            "clocks.skew.offset_ns_max",
+            self.offset_ns_max,
+            0..=DURATION_NS_MAX,
+        )?;
+        check_f64(
+            "clocks.skew.drift_ppm_max",
+            self.drift_ppm_max,
+            0.0..=DRIFT_PPM_MAX,
+        )
+    }
+}
+
 /// Explicit bounds. Reaching one stops the run with [`crate::SimError::LimitReached`]
-/// instead of letting memory or time grow without bound.
+/// instead of letting memory or time grow without bound; `memory_bytes_max` is checked before
+/// the run starts (see [`crate::footprint`]). The defaults keep a run within about a minute of
+/// this project's 2-core machine and within 2 GB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Most events one run may process.
+    /// Most events one run may process (default 20 million: the 600-second ping-pong benchmark
+    /// takes 11 million). Counted, not timed, so where a run stops is deterministic.
     pub events_max: u64,
-    /// Most events waiting in the queue at once (messages in flight, timers, faults).
+    /// Most events waiting at once, in the queue or held for a paused node (messages in
+    /// flight, timers, faults; default 1 million).
     pub queue_len_max: usize,
-    /// Most history events one run may record.
+    /// Most history events one run may record (default 200,000: 100,000 operations).
     pub history_events_max: usize,
     /// Most violations kept in detail; later ones are only counted.
     pub violations_kept_max: usize,
@@ -90,19 +147,55 @@ pub struct Limits {
     pub deferred_per_node_max: usize,
     /// Most fault records kept for the coverage report (later faults are only counted).
     pub fault_records_max: usize,
+    /// Most memory a run may be estimated to need before it starts (default 2 GB): nodes and
+    /// their protocol state, the queue and the history at their limits.
+    pub memory_bytes_max: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            events_max: 10_000_000_000,
-            queue_len_max: 10_000_000,
-            history_events_max: 10_000_000,
+            events_max: 20_000_000,
+            queue_len_max: 1_000_000,
+            history_events_max: 200_000,
             violations_kept_max: 1_000,
             timers_per_node_max: 100_000,
             deferred_per_node_max: 1_000_000,
             fault_records_max: 100_000,
+            memory_bytes_max: 2_000_000_000,
         }
+    }
+}
+
+impl Limits {
+    /// The range each limit must lie in, by field name.
+    pub const RANGES: [(&'static str, u64, u64); 8] = [
+        ("events_max", 1, 1_000_000_000_000),
+        ("queue_len_max", 1, 100_000_000),
+        ("history_events_max", 0, 100_000_000),
+        ("violations_kept_max", 0, 1_000_000),
+        ("timers_per_node_max", 1, 100_000_000),
+        ("deferred_per_node_max", 1, 100_000_000),
+        ("fault_records_max", 0, 10_000_000),
+        ("memory_bytes_max", 1_000_000, 1_000_000_000_000),
+    ];
+
+    /// Checks every limit against its range ([`Limits::RANGES`]).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let values = [
+            self.events_max,
+            self.queue_len_max as u64,
+            self.history_events_max as u64,
+            self.violations_kept_max as u64,
+            self.timers_per_node_max as u64,
+            self.deferred_per_node_max as u64,
+            self.fault_records_max as u64,
+            self.memory_bytes_max,
+        ];
+        for ((name, min, max), value) in Self::RANGES.into_iter().zip(values) {
+            check(&format!("limits.{name}"), value, min..=max)?;
+        }
+        Ok(())
     }
 }
 
@@ -126,5 +219,73 @@ mod tests {
             }
         );
         assert!(serde_json::from_str::<SimConfig>(r#"{"sede": 4}"#).is_err());
+    }
+
+    /// Every section's numbers are checked against their ranges, and the error names the
+    /// field, the value and the range.
+    #[test]
+    fn out_of_range_values_are_refused_with_the_field() {
+        let field = |config: SimConfig| config.validate().unwrap_err();
+        let e = field(SimConfig {
+            duration_ns: 1000 * 3600 * crate::time::SECONDS,
+            ..SimConfig::default()
+        });
+        assert_eq!(e.field, "duration_ns");
+        assert!(
+            e.message.contains("(1000 h)") && e.message.contains("to 24 h"),
+            "{e}"
+        );
+        let e = field(SimConfig {
+            limits: Limits {
+                queue_len_max: 0,
+                ..Limits::default()
+            },
+            ..SimConfig::default()
+        });
+        assert_eq!(e.field, "limits.queue_len_max");
+        let e = field(SimConfig {
+            faults: vec![ScheduledFault {
+                at_ns: 5,
+                fault: crate::Fault::ClockJump {
+                    node: crate::NodeId(0),
+                    delta_ns: i64::MIN,
+                },
+            }],
+            ..SimConfig::default()
+        });
+        assert_eq!(e.field, "faults[0].fault.delta_ns");
+        let e = field(SimConfig {
+            workload: Some(WorkloadConfig {
+                clients: u32::MAX,
+                ..WorkloadConfig::default()
+            }),
+            ..SimConfig::default()
+        });
+        assert_eq!(e.field, "workload.clients");
+        let e = field(SimConfig {
+            nemesis: Some(NemesisConfig {
+                interval_ns_mean: 1,
+                ..NemesisConfig::default()
+            }),
+            ..SimConfig::default()
+        });
+        assert_eq!(e.field, "nemesis.interval_ns_mean");
+        let e = field(SimConfig {
+            network: NetworkConfig {
+                reorder_delay_ns_max: u64::MAX,
+                ..NetworkConfig::default()
+            },
+            ..SimConfig::default()
+        });
+        assert_eq!(e.field, "network.reorder_delay_ns_max");
+        let e = field(SimConfig {
+            clock_skew: Some(ClockSkew {
+                offset_ns_max: 0,
+                drift_ppm_max: f64::NAN,
+            }),
+            ..SimConfig::default()
+        });
+        assert_eq!(e.field, "clocks.skew.drift_ppm_max");
+        assert!(SimConfig::default().validate().is_ok());
     }
 }

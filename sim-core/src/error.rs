@@ -32,7 +32,10 @@ pub enum SimError {
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
     /// A bound from [`crate::Limits`] was reached; the run stops rather than grow without bound.
-    #[error("limit `{limit}` ({value}) reached at t={at_ns}ns")]
+    #[error(
+        "limit `{limit}` ({value}) reached at t={at_ns}ns: the run stopped there; raise \
+         `limits.{limit}` in the scenario to let it go further"
+    )]
     LimitReached {
         /// The name of the limit, as in [`crate::Limits`].
         limit: &'static str,

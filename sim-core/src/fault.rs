@@ -7,6 +7,11 @@ use rand::Rng;
 use rand::seq::IndexedRandom;
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{
+    DURATION_NS_MAX, NEMESIS_INTERVAL_NS_MIN, SERVERS_MAX, check, check_f64, check_len, check_ns,
+    check_signed_ns,
+};
+use crate::clock::DRIFT_PPM_MAX;
 use crate::error::ConfigError;
 use crate::partition::{ClientPlacement, PartitionSpec};
 use crate::process::NodeId;
@@ -178,7 +183,8 @@ impl Default for NemesisConfig {
 }
 
 impl NemesisConfig {
-    /// Checks the parameters.
+    /// Checks the parameters against their ranges: a mean interval of at least
+    /// [`NEMESIS_INTERVAL_NS_MIN`], every time at most [`DURATION_NS_MAX`].
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.kinds.is_empty() {
             return Err(ConfigError::new(
@@ -186,22 +192,61 @@ impl NemesisConfig {
                 "at least one kind is needed",
             ));
         }
-        if self.interval_ns_mean == 0 {
-            return Err(ConfigError::new(
-                "nemesis.interval_ns_mean",
-                "must be positive",
-            ));
-        }
+        check_len("nemesis.kinds", self.kinds.len(), NEMESIS_KINDS_MAX)?;
+        check_ns(
+            "nemesis.interval_ns_mean",
+            self.interval_ns_mean,
+            NEMESIS_INTERVAL_NS_MIN..=DURATION_NS_MAX,
+        )?;
+        check_ns(
+            "nemesis.duration_ns_max",
+            self.duration_ns_max,
+            0..=DURATION_NS_MAX,
+        )?;
         if self.duration_ns_min > self.duration_ns_max {
             return Err(ConfigError::new(
                 "nemesis.duration_ns_min",
                 "must not exceed nemesis.duration_ns_max",
             ));
         }
-        if self.clock_jump_ns_max > i64::MAX as u64 {
-            return Err(ConfigError::new("nemesis.clock_jump_ns_max", "too large"));
+        check_ns(
+            "nemesis.clock_jump_ns_max",
+            self.clock_jump_ns_max,
+            0..=DURATION_NS_MAX,
+        )?;
+        if let Some(down_max) = self.down_max {
+            check("nemesis.down_max", down_max, 0..=SERVERS_MAX as usize)?;
+        }
+        check_ns("nemesis.start_ns", self.start_ns, 0..=DURATION_NS_MAX)?;
+        if let Some(stop_ns) = self.stop_ns {
+            check_ns("nemesis.stop_ns", stop_ns, 0..=DURATION_NS_MAX)?;
         }
         Ok(())
+    }
+}
+
+/// Most entries in `nemesis.kinds` (a kind may be listed more than once to draw it more often).
+pub const NEMESIS_KINDS_MAX: usize = 64;
+
+impl ScheduledFault {
+    /// Checks the fault's times and amounts against their ranges (`at_ns`, a jump's
+    /// `delta_ns`, at most [`DURATION_NS_MAX`]; a drift within ±[`DRIFT_PPM_MAX`]). `field`
+    /// names it, e.g. `faults[3]`. Node ids are checked when the simulation is built.
+    pub fn validate(&self, field: &str) -> Result<(), ConfigError> {
+        check_ns(&format!("{field}.at_ns"), self.at_ns, 0..=DURATION_NS_MAX)?;
+        match self.fault {
+            Fault::ClockJump { delta_ns, .. } => check_signed_ns(
+                &format!("{field}.fault.delta_ns"),
+                delta_ns,
+                DURATION_NS_MAX,
+            ),
+            Fault::ClockDrift { drift_ppm, .. } => check_f64(
+                &format!("{field}.fault.drift_ppm"),
+                drift_ppm,
+                -DRIFT_PPM_MAX..=DRIFT_PPM_MAX,
+            ),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -354,7 +399,7 @@ impl Nemesis {
     fn gap(&mut self) -> Nanos {
         // Exponential gaps: a memoryless process, so faults cluster and spread as in the wild.
         let u: f64 = self.rng.random_range(f64::MIN_POSITIVE..1.0);
-        (-(u.ln()) * self.config.interval_ns_mean as f64).min(1e18) as Nanos
+        (-libm::log(u) * self.config.interval_ns_mean as f64).min(1e18) as Nanos
     }
 }
 
@@ -371,7 +416,7 @@ fn swarm_profile(mut config: NemesisConfig, rng: &mut SimRng) -> NemesisConfig {
         config.kinds.extend(all.choose(rng));
     }
     let scale = |x: Nanos, lo: f64, hi: f64, rng: &mut SimRng| {
-        let factor = 2f64.powf(rng.random_range(lo.log2()..=hi.log2()));
+        let factor = libm::exp2(rng.random_range(libm::log2(lo)..=libm::log2(hi)));
         ((x as f64 * factor) as Nanos).max(1)
     };
     config.interval_ns_mean = scale(config.interval_ns_mean, 0.25, 4.0, rng);

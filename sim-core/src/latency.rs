@@ -1,10 +1,14 @@
 //! Latency distributions for links. A distribution is plain data (it comes from a scenario file);
 //! [`LatencySampler`] is the prepared form the event loop draws from without allocating.
+//!
+//! Sampling uses only arithmetic and the pure-Rust `libm` crate (inverse CDFs and Box-Muller
+//! from uniform draws), never the platform's `ln`, `exp` or `powf`: those may round differently
+//! on another machine or C library, and one ulp in one latency changes a run and its trace hash.
 
 use rand::Rng;
-use rand_distr::{Distribution, Exp, LogNormal, Pareto};
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{check_f64, check_ns};
 use crate::error::ConfigError;
 use crate::rng::SimRng;
 use crate::time::Nanos;
@@ -73,76 +77,127 @@ pub enum LatencySampler {
     Constant(Nanos),
     /// See [`LatencyDist::Uniform`].
     Uniform(Nanos, Nanos),
-    /// See [`LatencyDist::Exponential`].
-    Exponential(Nanos, Exp<f64>),
-    /// See [`LatencyDist::Lognormal`].
-    Lognormal(LogNormal<f64>),
-    /// See [`LatencyDist::Pareto`].
-    Pareto(Pareto<f64>),
+    /// See [`LatencyDist::Exponential`]: the floor and the mean of the exponential part.
+    Exponential {
+        /// The fixed part.
+        min_ns: Nanos,
+        /// The exponential part's mean.
+        mean_ns: f64,
+    },
+    /// See [`LatencyDist::Lognormal`]: `exp(mu + sigma * z)` for a standard normal `z`.
+    Lognormal {
+        /// The log of the median.
+        mu: f64,
+        /// The shape.
+        sigma: f64,
+    },
+    /// See [`LatencyDist::Pareto`]: `min_ns * u^(-1/shape)` for a uniform `u` in (0, 1].
+    Pareto {
+        /// The scale (smallest value).
+        min_ns: f64,
+        /// `-1 / shape`.
+        exponent: f64,
+    },
 }
 
 impl LatencyDist {
+    /// Checks the parameters against their ranges (every time at most [`LATENCY_NS_MAX`],
+    /// `sigma` in 0..=10, `shape` in 0.1..=100). `field` names the distribution, e.g.
+    /// `network.latency`; errors name the parameter under it.
+    pub fn validate(&self, field: &str) -> Result<(), ConfigError> {
+        let at = |name: &str| format!("{field}.{name}");
+        match *self {
+            LatencyDist::Constant { ns } => check_ns(&at("ns"), ns, 0..=LATENCY_NS_MAX),
+            LatencyDist::Uniform { min_ns, max_ns } => {
+                check_ns(&at("min_ns"), min_ns, 0..=LATENCY_NS_MAX)?;
+                check_ns(&at("max_ns"), max_ns, min_ns..=LATENCY_NS_MAX)
+            }
+            LatencyDist::Exponential { min_ns, mean_ns } => {
+                check_ns(&at("min_ns"), min_ns, 0..=LATENCY_NS_MAX)?;
+                check_ns(&at("mean_ns"), mean_ns, 1..=LATENCY_NS_MAX)
+            }
+            LatencyDist::Lognormal { median_ns, sigma } => {
+                check_ns(&at("median_ns"), median_ns, 1..=LATENCY_NS_MAX)?;
+                check_f64(&at("sigma"), sigma, SIGMA_RANGE)
+            }
+            LatencyDist::Pareto { min_ns, shape } => {
+                check_ns(&at("min_ns"), min_ns, 1..=LATENCY_NS_MAX)?;
+                check_f64(&at("shape"), shape, SHAPE_RANGE)
+            }
+        }
+    }
+
     /// Validates the parameters and prepares a sampler. `field` names the place in the
     /// configuration for error messages.
     pub fn sampler(&self, field: &str) -> Result<LatencySampler, ConfigError> {
-        let bad = |why: &str| ConfigError::new(field, why);
+        self.validate(field)?;
         Ok(match *self {
-            LatencyDist::Constant { ns } => LatencySampler::Constant(ns.min(LATENCY_NS_MAX)),
-            LatencyDist::Uniform { min_ns, max_ns } => {
-                if min_ns > max_ns {
-                    return Err(bad("min_ns must not exceed max_ns"));
-                }
-                LatencySampler::Uniform(min_ns.min(LATENCY_NS_MAX), max_ns.min(LATENCY_NS_MAX))
-            }
-            LatencyDist::Exponential { min_ns, mean_ns } => {
-                if mean_ns == 0 {
-                    return Err(bad("mean_ns must be positive"));
-                }
-                let exp = Exp::new(1.0 / mean_ns as f64).map_err(|e| bad(&e.to_string()))?;
-                LatencySampler::Exponential(min_ns, exp)
-            }
-            LatencyDist::Lognormal { median_ns, sigma } => {
-                if median_ns == 0 || !(sigma.is_finite() && sigma >= 0.0) {
-                    return Err(bad(
-                        "median_ns must be positive and sigma a finite number >= 0",
-                    ));
-                }
-                let mu = (median_ns as f64).ln();
-                LatencySampler::Lognormal(
-                    LogNormal::new(mu, sigma).map_err(|e| bad(&e.to_string()))?,
-                )
-            }
-            LatencyDist::Pareto { min_ns, shape } => {
-                if min_ns == 0 || !(shape.is_finite() && shape > 0.0) {
-                    return Err(bad("min_ns must be positive and shape a finite number > 0"));
-                }
-                LatencySampler::Pareto(
-                    Pareto::new(min_ns as f64, shape).map_err(|e| bad(&e.to_string()))?,
-                )
-            }
+            LatencyDist::Constant { ns } => LatencySampler::Constant(ns),
+            LatencyDist::Uniform { min_ns, max_ns } => LatencySampler::Uniform(min_ns, max_ns),
+            LatencyDist::Exponential { min_ns, mean_ns } => LatencySampler::Exponential {
+                min_ns,
+                mean_ns: mean_ns as f64,
+            },
+            LatencyDist::Lognormal { median_ns, sigma } => LatencySampler::Lognormal {
+                mu: libm::log(median_ns as f64),
+                sigma,
+            },
+            LatencyDist::Pareto { min_ns, shape } => LatencySampler::Pareto {
+                min_ns: min_ns as f64,
+                exponent: -1.0 / shape,
+            },
         })
     }
 }
+
+/// Allowed `sigma` of a log-normal: beyond 10 nearly every draw is 0 or the cap.
+pub const SIGMA_RANGE: std::ops::RangeInclusive<f64> = 0.0..=10.0;
+
+/// Allowed `shape` of a Pareto: below 0.1 nearly every draw is the cap.
+pub const SHAPE_RANGE: std::ops::RangeInclusive<f64> = 0.1..=100.0;
 
 impl LatencySampler {
     /// Draws one latency, capped at [`LATENCY_NS_MAX`].
     #[inline]
     pub fn sample(&self, rng: &mut SimRng) -> Nanos {
-        match self {
-            LatencySampler::Constant(ns) => *ns,
-            LatencySampler::Uniform(lo, hi) => rng.random_range(*lo..=*hi),
-            LatencySampler::Exponential(min, exp) => min.saturating_add(clamp(exp.sample(rng))),
-            LatencySampler::Lognormal(d) => clamp(d.sample(rng)),
-            LatencySampler::Pareto(d) => clamp(d.sample(rng)),
+        match *self {
+            LatencySampler::Constant(ns) => ns,
+            LatencySampler::Uniform(lo, hi) => rng.random_range(lo..=hi),
+            LatencySampler::Exponential { min_ns, mean_ns } => {
+                min_ns.saturating_add(clamp(-mean_ns * libm::log(unit(rng))))
+            }
+            LatencySampler::Lognormal { mu, sigma } => {
+                clamp(libm::exp(mu + sigma * standard_normal(rng)))
+            }
+            LatencySampler::Pareto { min_ns, exponent } => {
+                clamp(min_ns * libm::pow(unit(rng), exponent))
+            }
         }
     }
 }
 
+/// A uniform draw in (0, 1], so its logarithm is finite.
+#[inline]
+pub fn unit(rng: &mut SimRng) -> f64 {
+    1.0 - rng.random::<f64>()
+}
+
+/// A standard normal draw (Box-Muller, one of the pair; two uniform draws).
+#[inline]
+fn standard_normal(rng: &mut SimRng) -> f64 {
+    let radius = libm::sqrt(-2.0 * libm::log(unit(rng)));
+    let angle = 2.0 * std::f64::consts::PI * rng.random::<f64>();
+    radius * libm::cos(angle)
+}
+
+/// A drawn latency in whole nanoseconds, capped at [`LATENCY_NS_MAX`] (NaN, which no sampler
+/// should produce, counts as the cap).
 fn clamp(x: f64) -> Nanos {
-    if x.is_finite() && x > 0.0 {
-        (x as Nanos).min(LATENCY_NS_MAX)
-    } else {
+    if x.is_nan() {
         LATENCY_NS_MAX
+    } else {
+        // `as` saturates: negative values become 0, huge ones u64::MAX.
+        (x as Nanos).min(LATENCY_NS_MAX)
     }
 }
 
@@ -265,5 +320,65 @@ mod tests {
             .sampler("x")
             .is_err()
         );
+    }
+
+    /// Every parameter has a range; the error names the parameter under the distribution.
+    #[test]
+    fn out_of_range_parameters_name_the_parameter() {
+        let field = |d: LatencyDist| d.validate("network.latency").unwrap_err().field;
+        assert_eq!(
+            field(LatencyDist::Constant {
+                ns: LATENCY_NS_MAX + 1
+            }),
+            "network.latency.ns"
+        );
+        assert_eq!(
+            field(LatencyDist::Lognormal {
+                median_ns: 1,
+                sigma: f64::INFINITY
+            }),
+            "network.latency.sigma"
+        );
+        assert_eq!(
+            field(LatencyDist::Uniform {
+                min_ns: 5,
+                max_ns: 1
+            }),
+            "network.latency.max_ns"
+        );
+        assert_eq!(
+            field(LatencyDist::Pareto {
+                min_ns: 1,
+                shape: 0.01
+            }),
+            "network.latency.shape"
+        );
+    }
+
+    /// Sampling depends only on the seed: the first draws of each shape are pinned, so a change
+    /// of algorithm (or a platform whose float functions round differently, were they used)
+    /// shows here before it shows as changed trace hashes.
+    #[test]
+    fn the_first_draws_are_pinned() {
+        let first = |d: LatencyDist| -> Vec<Nanos> {
+            let s = d.sampler("latency").unwrap();
+            let mut rng = stream(7, Stream::Network);
+            (0..4).map(|_| s.sample(&mut rng)).collect()
+        };
+        let exponential = first(LatencyDist::Exponential {
+            min_ns: 100_000,
+            mean_ns: 1_000_000,
+        });
+        let lognormal = first(LatencyDist::Lognormal {
+            median_ns: 1_000_000,
+            sigma: 1.0,
+        });
+        let pareto = first(LatencyDist::Pareto {
+            min_ns: 500_000,
+            shape: 1.5,
+        });
+        assert_eq!(exponential, [271_733, 283_910, 1_318_329, 1_397_336]);
+        assert_eq!(lognormal, [1_334_827, 796_674, 423_076, 1_275_417]);
+        assert_eq!(pareto, [560_650, 565_219, 1_126_451, 1_187_373]);
     }
 }

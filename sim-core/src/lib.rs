@@ -3,6 +3,8 @@
 //! A single-threaded, seeded discrete-event simulator. One `u64` seed fixes one run: the same
 //! seed, configuration and build give the same run, event for event, and the same trace hash.
 //!
+//! - [`config`]: a run's configuration; [`bounds`]: the range of every number in it;
+//!   [`footprint`]: the memory a run may need, checked before it starts.
 //! - [`time`]: virtual nanoseconds; [`queue`]: the `(time, seq)` event queue.
 //! - [`rng`]: one seed, independent ChaCha streams per concern.
 //! - [`protocol`]: the contract a protocol implements ([`Protocol`]) and [`protocol::build`],
@@ -27,12 +29,14 @@
 
 #![warn(missing_docs)]
 
+pub mod bounds;
 pub mod buggify;
 pub mod clock;
 pub mod config;
 pub mod coverage;
 pub mod error;
 pub mod fault;
+pub mod footprint;
 pub mod history;
 pub mod latency;
 pub mod lockstep;
@@ -61,6 +65,7 @@ pub use config::{ClockSkew, Limits, SimConfig};
 pub use coverage::{CoverageSummary, FaultRecord, FaultSource, KindTotals};
 pub use error::{ConfigError, SimError};
 pub use fault::{Fault, NemesisConfig, NemesisKind, ScheduledFault};
+pub use footprint::{Footprint, MemoryEstimate};
 pub use history::{EventType, History, HistoryCheckError, HistoryEvent, OpFn, Outcome, Value};
 pub use latency::LatencyDist;
 pub use lockstep::{Divergence, lockstep};

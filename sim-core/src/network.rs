@@ -7,8 +7,9 @@ use rand::Rng;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{LINKS_MAX, check_f64, check_len, check_ns};
 use crate::error::ConfigError;
-use crate::latency::{LatencyDist, LatencySampler};
+use crate::latency::{LATENCY_NS_MAX, LatencyDist, LatencySampler};
 use crate::partition::Connectivity;
 use crate::process::NodeId;
 use crate::rng::SimRng;
@@ -147,20 +148,44 @@ struct PreparedLink {
     fifo: bool,
 }
 
+impl LinkConfig {
+    /// Checks the link against its ranges: probabilities in [0, 1], every time at most
+    /// [`LATENCY_NS_MAX`]. `field` is the prefix of its fields, e.g. `network.` or
+    /// `network.links[2].link.`.
+    pub fn validate(&self, field: &str) -> Result<(), ConfigError> {
+        for (name, p) in [
+            ("loss", self.loss),
+            ("duplicate", self.duplicate),
+            ("reorder", self.reorder),
+        ] {
+            check_f64(&format!("{field}{name}"), p, 0.0..=1.0)?;
+        }
+        check_ns(
+            &format!("{field}reorder_delay_ns_max"),
+            self.reorder_delay_ns_max,
+            0..=LATENCY_NS_MAX,
+        )?;
+        self.latency.validate(&format!("{field}latency"))
+    }
+}
+
+impl NetworkConfig {
+    /// Checks the default link and every override against their ranges (at most
+    /// [`crate::bounds::LINKS_MAX`] overrides). Node ids are checked when the network is built
+    /// for a number of nodes.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_len("network.links", self.links.len(), LINKS_MAX)?;
+        self.default_link().validate("network.")?;
+        for (i, o) in self.links.iter().enumerate() {
+            o.link.validate(&format!("network.links[{i}].link."))?;
+        }
+        Ok(())
+    }
+}
+
 impl PreparedLink {
     fn new(config: &LinkConfig, field: &str) -> Result<Self, ConfigError> {
-        for (name, p) in [
-            ("loss", config.loss),
-            ("duplicate", config.duplicate),
-            ("reorder", config.reorder),
-        ] {
-            if !(0.0..=1.0).contains(&p) {
-                return Err(ConfigError::new(
-                    format!("{field}{name}"),
-                    format!("a probability between 0 and 1 is expected, got {p}"),
-                ));
-            }
-        }
+        config.validate(field)?;
         Ok(Self {
             latency: config.latency.sampler(&format!("{field}latency"))?,
             loss: config.loss,

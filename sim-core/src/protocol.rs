@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::SimConfig;
 use crate::error::{ConfigError, SimError};
+use crate::footprint::Footprint;
 use crate::history::OpFn;
 use crate::process::Message;
 use crate::sim::{SimBuilder, Simulation};
@@ -177,6 +178,16 @@ pub trait Protocol {
         Vec::new()
     }
 
+    /// The memory its nodes and messages use with these options on this cluster, for the
+    /// admission check before a run (see [`crate::footprint`]). The default,
+    /// [`Footprint::UNDECLARED`], is generous per node; a protocol meant for large clusters
+    /// declares what it really holds, and one whose state grows with the cluster says so.
+    /// Called after [`Protocol::populate`] accepted the options.
+    fn footprint(options: &Self::Options, cluster: Cluster) -> Footprint {
+        let _ = (options, cluster);
+        Footprint::UNDECLARED
+    }
+
     /// Protocol metrics for the summary, as `(name, value)`.
     fn metrics(sim: &Simulation<Self::Msg>) -> Vec<(String, f64)> {
         let _ = sim;
@@ -210,7 +221,8 @@ pub fn validate_workload<P: Protocol>(workload: &WorkloadConfig) -> Result<(), C
 
 /// Builds a ready-to-run simulation of protocol `P`: the API for property tests and other Rust
 /// code that wants a run without a scenario file. The workload is checked against
-/// [`Protocol::OPERATIONS`] first.
+/// [`Protocol::OPERATIONS`] first, and the run must fit its memory limit with the protocol's
+/// [`Protocol::footprint`].
 pub fn build<P: Protocol>(
     options: &P::Options,
     cluster: Cluster,
@@ -221,6 +233,7 @@ pub fn build<P: Protocol>(
     }
     let mut builder = SimBuilder::new(config);
     P::populate(options, cluster, &mut builder)?;
+    builder.footprint(P::footprint(options, cluster));
     builder.build()
 }
 
@@ -290,5 +303,37 @@ mod tests {
             "workload.mix.write"
         );
         assert!(build::<Reads>(&(), cluster, SimConfig::default()).is_ok());
+    }
+
+    /// A queue too small for the events a run starts with is refused before the run, on the
+    /// limit's field; so is a run that would not fit its memory limit.
+    #[test]
+    fn build_refuses_a_queue_too_small_to_start_and_a_run_too_big_for_memory() {
+        let cluster = Cluster {
+            servers: 3,
+            clients: 0,
+        };
+        let tiny = SimConfig {
+            limits: crate::Limits {
+                queue_len_max: 1,
+                ..crate::Limits::default()
+            },
+            ..SimConfig::default()
+        };
+        assert_eq!(
+            field_of(build::<Reads>(&(), cluster, tiny)),
+            "limits.queue_len_max"
+        );
+        let big = Cluster {
+            servers: 100_000,
+            clients: 0,
+        };
+        let err = match build::<Reads>(&(), big, SimConfig::default()) {
+            Err(SimError::Config(e)) => e,
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("100,000 undeclared servers fit in 2 GB?"),
+        };
+        assert_eq!(err.field, "cluster.servers");
+        assert!(err.message.contains("limits.memory_bytes_max"), "{err}");
     }
 }

@@ -12,6 +12,8 @@ use crate::time::Nanos;
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
     next_seq: u64,
+    /// The most entries the queue will hold; its buffer never grows past room for them.
+    len_max: usize,
 }
 
 /// One scheduled event as it leaves the queue.
@@ -49,6 +51,9 @@ impl<E> Ord for Entry<E> {
     }
 }
 
+/// Room a new queue starts with.
+const INITIAL_CAPACITY: usize = 1024;
+
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         Self::new()
@@ -58,14 +63,32 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
+        Self::with_len_max(usize::MAX)
+    }
+
+    /// An empty queue that will hold at most `len_max` entries (the caller enforces the count;
+    /// the queue only sizes its buffer by it). Growing by doubling would otherwise allocate up
+    /// to twice the room the bound allows, all at once.
+    pub fn with_len_max(len_max: usize) -> Self {
         Self {
-            heap: BinaryHeap::with_capacity(1024),
+            heap: BinaryHeap::with_capacity(INITIAL_CAPACITY.min(len_max)),
             next_seq: 0,
+            len_max,
         }
     }
 
     /// Schedules `event` at `time` and returns its sequence number.
     pub fn push(&mut self, time: Nanos, event: E) -> u64 {
+        let len = self.heap.len();
+        if len == self.heap.capacity() {
+            // Double, but not past the bound (and by one at least, should the caller let the
+            // queue go past it).
+            let room = len
+                .max(INITIAL_CAPACITY)
+                .min(self.len_max.saturating_sub(len))
+                .max(1);
+            self.heap.reserve_exact(room);
+        }
         let seq = self.next_seq;
         self.next_seq += 1;
         self.heap.push(Entry(Scheduled { time, seq, event }));
@@ -123,6 +146,21 @@ mod tests {
         assert!(q.pop_until(10).is_none());
         assert_eq!(q.peek_time(), Some(15));
         assert_eq!(q.len(), 1);
+    }
+
+    /// A bounded queue's buffer never holds room for more than its bound.
+    #[test]
+    fn growth_stops_at_the_bound() {
+        let mut q = EventQueue::with_len_max(5_000);
+        for i in 0..5_000u64 {
+            q.push(i, ());
+        }
+        assert_eq!(q.heap.capacity(), 5_000);
+        let mut small = EventQueue::with_len_max(3);
+        for i in 0..3u64 {
+            small.push(i, ());
+        }
+        assert_eq!(small.heap.capacity(), 3);
     }
 
     proptest! {

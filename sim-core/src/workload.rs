@@ -5,10 +5,14 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{
+    CLIENTS_MAX, DURATION_NS_MAX, KEYS_MAX, MIX_WEIGHT_MAX, RATE_PER_SEC_RANGE, check, check_f64,
+    check_ns,
+};
 use crate::error::ConfigError;
 use crate::history::{OpFn, Value};
 use crate::rng::SimRng;
-use crate::time::Nanos;
+use crate::time::{MICROS, Nanos};
 
 /// Relative weights of each operation kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,35 +118,38 @@ impl Default for WorkloadConfig {
 }
 
 impl WorkloadConfig {
-    /// Checks the parameters.
+    /// Checks the parameters against their ranges: 1 to [`CLIENTS_MAX`] clients, a rate in
+    /// [`RATE_PER_SEC_RANGE`], 1 to [`KEYS_MAX`] keys, weights up to [`MIX_WEIGHT_MAX`] (one
+    /// positive at least), a timeout from 1 µs, every time at most [`DURATION_NS_MAX`].
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.clients == 0 {
-            return Err(ConfigError::new(
-                "workload.clients",
-                "at least one client is needed",
-            ));
+        check("workload.clients", self.clients, 1..=CLIENTS_MAX)?;
+        check_f64(
+            "workload.rate_per_sec",
+            self.rate_per_sec,
+            RATE_PER_SEC_RANGE,
+        )?;
+        check("workload.keys", self.keys, 1..=KEYS_MAX)?;
+        for (f, weight) in self.mix.weights() {
+            check(
+                &format!("workload.mix.{}", f.name()),
+                weight,
+                0..=MIX_WEIGHT_MAX,
+            )?;
         }
-        if !(self.rate_per_sec.is_finite() && self.rate_per_sec > 0.0) {
-            return Err(ConfigError::new(
-                "workload.rate_per_sec",
-                "a positive number is expected",
-            ));
-        }
-        if self.keys == 0 {
-            return Err(ConfigError::new(
-                "workload.keys",
-                "at least one key is needed",
-            ));
-        }
-        let m = self.mix;
-        if u64::from(m.read) + u64::from(m.write) + u64::from(m.cas) + u64::from(m.append) == 0 {
+        if self.mix.total() == 0 {
             return Err(ConfigError::new(
                 "workload.mix",
                 "at least one weight must be positive",
             ));
         }
-        if self.timeout_ns == 0 {
-            return Err(ConfigError::new("workload.timeout_ns", "must be positive"));
+        check_ns(
+            "workload.timeout_ns",
+            self.timeout_ns,
+            MICROS..=DURATION_NS_MAX,
+        )?;
+        check_ns("workload.start_ns", self.start_ns, 0..=DURATION_NS_MAX)?;
+        if let Some(stop_ns) = self.stop_ns {
+            check_ns("workload.stop_ns", stop_ns, 0..=DURATION_NS_MAX)?;
         }
         Ok(())
     }
@@ -229,7 +236,7 @@ impl Workload {
     pub fn think_time(&mut self) -> Nanos {
         let mean_ns = f64::from(self.config.clients) / self.config.rate_per_sec * 1e9;
         let u: f64 = self.rng.random_range(f64::MIN_POSITIVE..1.0);
-        (-(u.ln()) * mean_ns).min(1e18) as Nanos
+        (-libm::log(u) * mean_ns).min(1e18) as Nanos
     }
 
     fn fresh(&mut self) -> i64 {

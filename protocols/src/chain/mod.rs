@@ -57,6 +57,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
+use sim_core::bounds::{DURATION_NS_MAX, PERIOD_NS_MIN, check_ns};
 use sim_core::{ConfigError, Nanos, NodeId, NodeStatus, SimBuilder, Simulation, ms, secs};
 
 pub use client::ChainClient;
@@ -190,8 +191,11 @@ impl ChainOptions {
         }
     }
 
+    /// Checks the options against their ranges: periods and timeouts from
+    /// [`PERIOD_NS_MIN`], delays from 0, all at most [`DURATION_NS_MAX`], and a failure
+    /// timeout above the heartbeat.
     fn validate(&self) -> Result<(), ConfigError> {
-        let positive = [
+        let periods = [
             ("heartbeat_ns", self.heartbeat_ns),
             ("failure_timeout_ns", self.failure_timeout_ns),
             ("resend_ns", self.resend_ns),
@@ -199,13 +203,16 @@ impl ChainOptions {
             ("join_timeout_ns", self.join_timeout_ns),
             ("client_resend_ns", self.client_resend_ns),
         ];
-        for (name, v) in positive {
-            if v == 0 {
-                return Err(ConfigError::new(
-                    format!("protocol.options.{name}"),
-                    "must be positive",
-                ));
-            }
+        for (name, v) in periods {
+            let field = format!("protocol.options.{name}");
+            check_ns(&field, v, PERIOD_NS_MIN..=DURATION_NS_MAX)?;
+        }
+        for (name, v) in [
+            ("rejoin_delay_ns", self.rejoin_delay_ns),
+            ("converge_ns", self.converge_ns),
+        ] {
+            let field = format!("protocol.options.{name}");
+            check_ns(&field, v, 0..=DURATION_NS_MAX)?;
         }
         if self.failure_timeout_ns <= self.heartbeat_ns {
             return Err(ConfigError::new(

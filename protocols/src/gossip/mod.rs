@@ -69,7 +69,7 @@ pub mod view;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use sim_core::{ConfigError, SimBuilder, Simulation};
+use sim_core::{ConfigError, Footprint, SimBuilder, Simulation};
 
 pub use client::GossipClient;
 pub use member::Member;
@@ -123,6 +123,18 @@ impl Protocol for Gossip {
             builder.add_client(move |_| Box::new(GossipClient::new(members)));
         }
         Ok(())
+    }
+
+    /// Every member holds a view of every member (4 bytes each) and the monitor a track of
+    /// each; the rest (data, piggyback buffer, relays) is bounded by the options.
+    fn footprint(options: &GossipOptions, cluster: Cluster) -> Footprint {
+        let piggyback = 16 * options.piggyback_buffer_max as u64;
+        Footprint {
+            server_bytes: 4 * u64::from(cluster.servers) + 32 * 1024 + piggyback,
+            client_bytes: 4 * 1024,
+            message_bytes: 256,
+            op_value_bytes: 64,
+        }
     }
 
     fn end_checks(options: &GossipOptions, sim: &Simulation<GossipMsg>) -> Vec<CheckResult> {

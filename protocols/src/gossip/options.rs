@@ -2,6 +2,7 @@
 //! size (suspicion timeout, retransmission limit, the bounds the end checks use).
 
 use serde::{Deserialize, Serialize};
+use sim_core::bounds::{DURATION_NS_MAX, PERIOD_NS_MIN, check, check_ns};
 use sim_core::{ConfigError, Nanos, ms};
 
 use sim_core::protocol::BugInfo;
@@ -97,50 +98,52 @@ const FANOUT_MAX: u32 = 16;
 const INDIRECT_PROBES_MAX: u32 = 16;
 const PIGGYBACK_MAX: usize = 64;
 const PIGGYBACK_BUFFER_MAX: usize = 65_536;
+/// Largest `suspicion_mult` and `retransmit_mult`.
+const MULT_MAX: u32 = 100;
 
 impl GossipOptions {
-    /// Checks the options.
+    /// Checks the options against their ranges: periods from [`PERIOD_NS_MIN`] to
+    /// [`DURATION_NS_MAX`], the ping timeout below the protocol period, counts within the
+    /// bounds above.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let field = |name: &str| format!("protocol.options.{name}");
-        if self.protocol_period_ns == 0 || self.gossip_interval_ns == 0 {
-            return Err(ConfigError::new(
-                field("protocol_period_ns/gossip_interval_ns"),
-                "must be positive",
-            ));
-        }
-        if self.ping_timeout_ns == 0 || self.ping_timeout_ns >= self.protocol_period_ns {
-            return Err(ConfigError::new(
-                field("ping_timeout_ns"),
-                "must be positive and shorter than protocol_period_ns",
-            ));
-        }
-        if !(1..=INDIRECT_PROBES_MAX).contains(&self.indirect_probes) {
-            return Err(ConfigError::new(
-                field("indirect_probes"),
-                format!("must be in 1..={INDIRECT_PROBES_MAX}"),
-            ));
-        }
-        if !(1..=FANOUT_MAX).contains(&self.fanout) {
-            return Err(ConfigError::new(
-                field("fanout"),
-                format!("must be in 1..={FANOUT_MAX}"),
-            ));
-        }
-        if self.suspicion_mult == 0 || self.retransmit_mult == 0 {
-            return Err(ConfigError::new(
-                field("suspicion_mult/retransmit_mult"),
-                "must be positive",
-            ));
-        }
-        if !(1..=PIGGYBACK_MAX).contains(&self.piggyback_max)
-            || !(1..=PIGGYBACK_BUFFER_MAX).contains(&self.piggyback_buffer_max)
-        {
-            return Err(ConfigError::new(
-                field("piggyback_max/piggyback_buffer_max"),
-                format!("must be in 1..={PIGGYBACK_MAX} / 1..={PIGGYBACK_BUFFER_MAX}"),
-            ));
-        }
-        Ok(())
+        check_ns(
+            &field("protocol_period_ns"),
+            self.protocol_period_ns,
+            PERIOD_NS_MIN..=DURATION_NS_MAX,
+        )?;
+        check_ns(
+            &field("gossip_interval_ns"),
+            self.gossip_interval_ns,
+            PERIOD_NS_MIN..=DURATION_NS_MAX,
+        )?;
+        check_ns(
+            &field("ping_timeout_ns"),
+            self.ping_timeout_ns,
+            1..=self.protocol_period_ns - 1,
+        )?;
+        check(
+            &field("indirect_probes"),
+            self.indirect_probes,
+            1..=INDIRECT_PROBES_MAX,
+        )?;
+        check(&field("fanout"), self.fanout, 1..=FANOUT_MAX)?;
+        check(&field("suspicion_mult"), self.suspicion_mult, 1..=MULT_MAX)?;
+        check(
+            &field("retransmit_mult"),
+            self.retransmit_mult,
+            1..=MULT_MAX,
+        )?;
+        check(
+            &field("piggyback_max"),
+            self.piggyback_max,
+            1..=PIGGYBACK_MAX,
+        )?;
+        check(
+            &field("piggyback_buffer_max"),
+            self.piggyback_buffer_max,
+            1..=PIGGYBACK_BUFFER_MAX,
+        )
     }
 }
 

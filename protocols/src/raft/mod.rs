@@ -42,7 +42,7 @@ mod snapshot;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use sim_core::{ConfigError, NodeId, SimBuilder, Simulation};
+use sim_core::{ConfigError, Footprint, NodeId, SimBuilder, Simulation};
 
 pub use client::RaftClient;
 use kv::KvState;
@@ -125,6 +125,16 @@ impl Protocol for Raft {
             builder.add_client(move |_| Box::new(RaftClient::new(servers, retry, backoff)));
         }
         Ok(())
+    }
+
+    fn footprint(options: &RaftOptions, cluster: Cluster) -> Footprint {
+        Footprint {
+            server_bytes: options.server_bytes(cluster.servers),
+            client_bytes: 4 * 1024,
+            // AppendEntries carry a few entries on average; most messages carry none.
+            message_bytes: 128,
+            op_value_bytes: 64,
+        }
     }
 
     fn end_checks(_options: &RaftOptions, sim: &Simulation<RaftMsg>) -> Vec<CheckResult> {

@@ -2,6 +2,7 @@
 //! switched to, and the validated per-run configuration every server shares.
 
 use serde::{Deserialize, Serialize};
+use sim_core::bounds::{DURATION_NS_MAX, PERIOD_NS_MIN, check, check_ns};
 use sim_core::{ConfigError, Nanos, ms};
 
 use sim_core::protocol::BugInfo;
@@ -111,54 +112,81 @@ impl Default for RaftOptions {
 }
 
 impl RaftOptions {
-    /// Checks the options, naming the field at fault.
+    /// Checks the options against their ranges, naming the field at fault: every timer at
+    /// least [`PERIOD_NS_MIN`] and at most [`DURATION_NS_MAX`], the heartbeat and the lease
+    /// margin below the minimum election timeout, `snapshot_threshold` up to
+    /// [`SNAPSHOT_THRESHOLD_MAX`], `append_entries_max` from 1 to [`APPEND_ENTRIES_MAX`].
     pub fn validate(&self) -> Result<(), ConfigError> {
         let field = |name: &str| format!("protocol.options.{name}");
-        if self.election_timeout_ns_min == 0 {
-            return Err(ConfigError::new(
-                field("election_timeout_ns_min"),
-                "must be positive",
-            ));
-        }
-        if self.election_timeout_ns_max < self.election_timeout_ns_min {
-            return Err(ConfigError::new(
-                field("election_timeout_ns_max"),
-                "must not be below election_timeout_ns_min",
-            ));
-        }
-        if self.heartbeat_ns == 0 || self.heartbeat_ns >= self.election_timeout_ns_min {
-            return Err(ConfigError::new(
-                field("heartbeat_ns"),
-                "must be positive and below election_timeout_ns_min",
-            ));
-        }
-        if self.lease_drift_margin_ns >= self.election_timeout_ns_min {
-            return Err(ConfigError::new(
-                field("lease_drift_margin_ns"),
-                "must be below election_timeout_ns_min",
-            ));
-        }
+        let election_min = self.election_timeout_ns_min;
+        check_ns(
+            &field("election_timeout_ns_min"),
+            election_min,
+            PERIOD_NS_MIN..=DURATION_NS_MAX,
+        )?;
+        check_ns(
+            &field("election_timeout_ns_max"),
+            self.election_timeout_ns_max,
+            election_min..=DURATION_NS_MAX,
+        )?;
+        check_ns(
+            &field("heartbeat_ns"),
+            self.heartbeat_ns,
+            PERIOD_NS_MIN..=election_min - 1,
+        )?;
+        check_ns(
+            &field("lease_drift_margin_ns"),
+            self.lease_drift_margin_ns,
+            0..=election_min - 1,
+        )?;
         if self.read_mode == ReadMode::Lease && !self.leader_stickiness {
             return Err(ConfigError::new(
                 field("leader_stickiness"),
                 "lease reads are only safe with leader stickiness",
             ));
         }
-        if self.append_entries_max == 0 {
-            return Err(ConfigError::new(
-                field("append_entries_max"),
-                "must be positive",
-            ));
-        }
-        if self.client_retry_ns == 0 || self.client_backoff_ns_max < self.client_retry_ns {
-            return Err(ConfigError::new(
-                field("client_backoff_ns_max"),
-                "client_retry_ns must be positive and not above client_backoff_ns_max",
-            ));
-        }
-        Ok(())
+        check(
+            &field("snapshot_threshold"),
+            self.snapshot_threshold,
+            0..=SNAPSHOT_THRESHOLD_MAX,
+        )?;
+        check(
+            &field("append_entries_max"),
+            self.append_entries_max,
+            1..=APPEND_ENTRIES_MAX,
+        )?;
+        check_ns(
+            &field("client_retry_ns"),
+            self.client_retry_ns,
+            PERIOD_NS_MIN..=DURATION_NS_MAX,
+        )?;
+        check_ns(
+            &field("client_backoff_ns_max"),
+            self.client_backoff_ns_max,
+            self.client_retry_ns..=DURATION_NS_MAX,
+        )
+    }
+
+    /// What a server holds with these options in a cluster of `servers`: its log up to the
+    /// next snapshot (or [`UNCOMPACTED_ENTRIES`] entries when it never compacts), in memory
+    /// and on disk, and, as leader or candidate, a few words per server.
+    pub fn server_bytes(&self, servers: u32) -> u64 {
+        let entries = match self.snapshot_threshold {
+            0 => UNCOMPACTED_ENTRIES,
+            t => t + self.append_entries_max as u64,
+        };
+        16 * 1024 + 2 * ENTRY_BYTES * entries + 32 * u64::from(servers)
     }
 }
+
+/// Most applied entries before a snapshot.
+pub const SNAPSHOT_THRESHOLD_MAX: u64 = 1_000_000;
+/// Most entries in one AppendEntries message.
+pub const APPEND_ENTRIES_MAX: usize = 10_000;
+/// The log length the memory estimate assumes for a server that never compacts.
+pub const UNCOMPACTED_ENTRIES: u64 = 10_000;
+/// A log entry (term, index, operation, client and value) in memory or on disk.
+const ENTRY_BYTES: u64 = 128;
 
 /// The configuration all servers of a run share: validated options plus the cluster size.
 #[derive(Clone, Debug)]

@@ -35,7 +35,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
-use sim_core::{ConfigError, EventType, Nanos, NodeId, SimBuilder, Simulation, ms};
+use sim_core::bounds::{DURATION_NS_MAX, KEYS_MAX, PERIOD_NS_MIN, check, check_f64, check_ns};
+use sim_core::{ConfigError, EventType, Footprint, Nanos, NodeId, SimBuilder, Simulation, ms};
 
 use checks::FinalState;
 use client::{Client, TxnShape, WorkloadKind};
@@ -124,36 +125,44 @@ impl Default for TwoPcOptions {
     }
 }
 
+/// Most accounts of a bank: a snapshot reads every account, so its messages and its history
+/// entries grow with them.
+pub const BANK_KEYS_MAX: u64 = 1_000;
+/// Largest opening balance and largest transfer: a bank's total (`keys × balance`) stays far
+/// from overflowing.
+pub const AMOUNT_MAX: i64 = 1_000_000_000_000;
+
+/// The number of distinct keys the memory estimate assumes a run writes.
+const KEYS_WRITTEN_ASSUMED: u64 = 100_000;
+
 impl TwoPcOptions {
+    /// Checks the options against their ranges: `keys` from 2 to [`BANK_KEYS_MAX`] for a
+    /// bank, from 1 to [`sim_core::bounds::KEYS_MAX`] otherwise; amounts up to
+    /// [`AMOUNT_MAX`]; `txn_ops_max` from 1 to 64; probabilities in [0, 1]; timers from
+    /// [`PERIOD_NS_MIN`] to [`DURATION_NS_MAX`].
     fn validate(&self) -> Result<(), ConfigError> {
-        let field = |name: &str, message: &str| {
-            Err(ConfigError::new(
-                format!("protocol.options.{name}"),
-                message,
-            ))
+        let field = |name: &str| format!("protocol.options.{name}");
+        let keys = match self.workload {
+            WorkloadKind::Bank => 2..=BANK_KEYS_MAX,
+            WorkloadKind::Rw => 1..=KEYS_MAX,
         };
-        if self.keys == 0 {
-            return field("keys", "at least one key is needed");
-        }
-        if self.workload == WorkloadKind::Bank && self.keys < 2 {
-            return field("keys", "a bank needs at least 2 accounts");
-        }
-        if self.initial_balance < 0 || self.transfer_max < 1 {
-            return field(
-                "transfer_max",
-                "balances must start non-negative and transfers be positive",
-            );
-        }
-        if self.txn_ops_max == 0 || self.txn_ops_max > client::WRITE_VALUE_STRIDE {
-            return field("txn_ops_max", "must be in 1..=64");
-        }
+        check(&field("keys"), self.keys, keys)?;
+        check(
+            &field("initial_balance"),
+            self.initial_balance,
+            0..=AMOUNT_MAX,
+        )?;
+        check(&field("transfer_max"), self.transfer_max, 1..=AMOUNT_MAX)?;
+        check(
+            &field("txn_ops_max"),
+            self.txn_ops_max,
+            1..=client::WRITE_VALUE_STRIDE,
+        )?;
         for (name, p) in [
             ("write_fraction", self.write_fraction),
             ("abort_probability", self.abort_probability),
         ] {
-            if !(0.0..=1.0).contains(&p) {
-                return field(name, "must be a probability in [0, 1]");
-            }
+            check_f64(&field(name), p, 0.0..=1.0)?;
         }
         for (name, ns) in [
             ("resend_ns", self.resend_ns),
@@ -161,11 +170,18 @@ impl TwoPcOptions {
             ("decision_timeout_ns", self.decision_timeout_ns),
             ("query_interval_ns", self.query_interval_ns),
         ] {
-            if ns == 0 {
-                return field(name, "must be positive");
-            }
+            check_ns(&field(name), ns, PERIOD_NS_MIN..=DURATION_NS_MAX)?;
         }
         Ok(())
+    }
+
+    /// Operations in a transaction: every account for a bank's snapshot, else at most
+    /// `txn_ops_max`.
+    fn txn_ops(&self) -> u64 {
+        match self.workload {
+            WorkloadKind::Bank => self.keys,
+            WorkloadKind::Rw => u64::from(self.txn_ops_max),
+        }
     }
 
     fn initial(&self) -> Option<i64> {
@@ -287,6 +303,22 @@ impl Protocol for TwoPc {
             builder.add_client(move |_| Box::new(Client::new(coordinator, resend_ns, shape)));
         }
         Ok(())
+    }
+
+    /// A transaction's messages and its history entry list its operations (every account, for
+    /// a bank's snapshot), about 150 bytes each in the history; participants hold their share
+    /// of the keys and their logs.
+    fn footprint(options: &TwoPcOptions, cluster: Cluster) -> Footprint {
+        let ops = options.txn_ops();
+        let participants = u64::from(cluster.servers.saturating_sub(1)).max(1);
+        // A participant holds the keys written so far: all of a bank's, a share of the rest.
+        let keys_held = options.keys.min(KEYS_WRITTEN_ASSUMED) / participants;
+        Footprint {
+            server_bytes: (64 * 1024u64).saturating_add(keys_held.saturating_mul(64)),
+            client_bytes: (4 * 1024u64).saturating_add(ops.saturating_mul(32)),
+            message_bytes: ops.saturating_mul(32),
+            op_value_bytes: ops.saturating_mul(150),
+        }
     }
 
     fn end_checks(options: &TwoPcOptions, sim: &Simulation<TwoPcMsg>) -> Vec<CheckResult> {

@@ -1,10 +1,11 @@
 //! `dsim run` and `dsim list`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::Context;
 use super::output::{out, outln};
+use crate::out_dir::{self, output_error, write};
 use crate::registry::Registry;
 use crate::{RunError, RunOptions, Scenario};
 
@@ -68,21 +69,16 @@ fn run_inner(context: &Context<'_>, args: &RunArgs) -> Result<bool, RunError> {
     }
     let options = RunOptions {
         seed: args.seed,
-        trace_path: args.out.as_ref().map(|d| d.join("trace.jsonl")),
+        trace_path: args.out.as_ref().map(|d| d.join(out_dir::TRACE)),
         verify_determinism: args.verify_determinism,
     };
     let report = context.registry.run(&scenario, &options)?;
-    let summary = serde_json::to_string_pretty(&report.summary()).unwrap_or_default();
     if let Some(dir) = &args.out {
-        write(&dir.join("summary.json"), summary.as_bytes())?;
-        write(&dir.join("scenario.json"), scenario.text.as_bytes())?;
-        let mut history = String::new();
-        for event in &report.history {
-            history.push_str(&serde_json::to_string(event).unwrap_or_default());
-            history.push('\n');
-        }
-        write(&dir.join("history.jsonl"), history.as_bytes())?;
-        write_artefacts(dir, &report)?;
+        // The summary goes last: it records the digest of every other file.
+        let files = out_dir::write_files(dir, &scenario.text, &report)?;
+        let summary = report.summary().with_files(files);
+        let summary = serde_json::to_string_pretty(&summary).unwrap_or_default();
+        write(&dir.join(out_dir::SUMMARY), summary.as_bytes())?;
     }
     if args.json {
         outln!(
@@ -101,36 +97,6 @@ fn run_inner(context: &Context<'_>, args: &RunArgs) -> Result<bool, RunError> {
         }
     }
     Ok(report.ok)
-}
-
-/// Writes the artefacts for people, read back from the trace file the run just wrote.
-fn write_artefacts(dir: &Path, report: &crate::RunReport) -> Result<(), RunError> {
-    let trace_path = dir.join("trace.jsonl");
-    let trace =
-        crate::trace_events::read(&trace_path).map_err(|e| output_error(&trace_path, &e))?;
-    write(
-        &dir.join("report.html"),
-        crate::html_report::render(report, &trace).as_bytes(),
-    )?;
-    write(
-        &dir.join("shiviz.log"),
-        crate::export_shiviz::render(&trace).as_bytes(),
-    )?;
-    write(
-        &dir.join("trace.perfetto.json"),
-        crate::export_perfetto::render(&trace).as_bytes(),
-    )
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
-    std::fs::write(path, bytes).map_err(|e| output_error(path, &e))
-}
-
-fn output_error(path: &Path, e: &std::io::Error) -> RunError {
-    RunError::Output {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    }
 }
 
 /// Runs `dsim list`.
@@ -187,34 +153,47 @@ pub fn list(registry: &Registry, args: &ListArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Runs `dsim replay`.
+/// Runs `dsim replay`: exit 0 when the re-run has the recorded trace hash and every saved file
+/// is intact and what the re-run writes, 1 when anything differs (each difference named on
+/// standard error), 2 when the directory is not a saved run.
 pub fn replay(registry: &Registry, args: &ReplayArgs) -> ExitCode {
-    match crate::replay::replay(registry, &args.dir) {
+    let replay = match crate::replay::replay(registry, &args.dir) {
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(EXIT_BAD_INPUT)
+            return ExitCode::from(EXIT_BAD_INPUT);
         }
-        Ok(replay) => {
-            if args.json {
-                outln!(
-                    "{}",
-                    serde_json::to_string(&replay.report.summary()).unwrap_or_default()
-                );
-            } else {
-                out!("{}", replay.report.to_text());
-            }
-            let new_hash = format!("{:016x}", replay.report.trace_hash);
-            if replay.matches() {
-                eprintln!("replay: same trace hash {new_hash} as recorded");
-                ExitCode::SUCCESS
-            } else {
-                eprintln!(
-                    "replay: DIFFERENT trace hash: recorded {}, now {new_hash}",
-                    replay.recorded_hash
-                );
-                ExitCode::from(EXIT_FAIL)
-            }
+        Ok(replay) => replay,
+    };
+    if let Some(report) = &replay.report {
+        if args.json {
+            outln!(
+                "{}",
+                serde_json::to_string(&report.summary()).unwrap_or_default()
+            );
+        } else {
+            out!("{}", report.to_text());
         }
+        let new_hash = format!("{:016x}", report.trace_hash);
+        if replay.same_hash() {
+            eprintln!("replay: same trace hash {new_hash} as recorded");
+        } else {
+            eprintln!(
+                "replay: DIFFERENT trace hash: recorded {}, now {new_hash}",
+                replay.recorded_hash
+            );
+        }
+    }
+    for difference in &replay.differences {
+        eprintln!("replay: DIFFERENT {difference}");
+    }
+    if replay.matches() {
+        eprintln!(
+            "replay: every saved file is intact and the same as the re-run's ({} files)",
+            out_dir::FILES.len() + 1
+        );
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAIL)
     }
 }
 

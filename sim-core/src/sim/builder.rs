@@ -11,11 +11,12 @@ use crate::config::SimConfig;
 use crate::coverage::{Coverage, FaultSource};
 use crate::error::{ConfigError, SimError};
 use crate::fault::{Nemesis, NemesisConfig};
+use crate::footprint::{Footprint, MemoryEstimate};
 use crate::history::History;
 use crate::network::Network;
 use crate::partition::Connectivity;
 use crate::process::{BoxProcess, Factory, Message, NodeId};
-use crate::queue::EventQueue;
+use crate::queue::{EventQueue, Scheduled};
 use crate::rng::{Stream, stream};
 use crate::stats::Stats;
 use crate::storage::Storage;
@@ -55,6 +56,7 @@ pub struct SimBuilder<M: Message> {
     nodes: Vec<NodeSpec<M>>,
     sink: Option<Box<dyn TraceSink<M>>>,
     describe_events: bool,
+    footprint: Footprint,
 }
 
 struct NodeSpec<M> {
@@ -72,6 +74,7 @@ impl<M: Message> SimBuilder<M> {
             nodes: Vec::new(),
             sink: None,
             describe_events: false,
+            footprint: Footprint::UNDECLARED,
         }
     }
 
@@ -122,19 +125,44 @@ impl<M: Message> SimBuilder<M> {
         self.nodes.len()
     }
 
-    /// Validates everything and returns a simulation ready to run.
+    /// Declares the memory the protocol's nodes and messages use (see [`crate::footprint`]);
+    /// without it the admission check assumes [`Footprint::UNDECLARED`].
+    pub fn footprint(&mut self, footprint: Footprint) {
+        self.footprint = footprint;
+    }
+
+    /// The memory this run may need with the nodes added so far and everything at its limit.
+    /// [`SimBuilder::build`] refuses a run whose estimate exceeds `limits.memory_bytes_max`.
+    pub fn memory_estimate(&self) -> MemoryEstimate {
+        let servers = self.nodes.iter().filter(|n| n.role == Role::Server).count() as u64;
+        let clients = self.nodes.len() as u64 - servers;
+        MemoryEstimate::new(
+            &self.footprint,
+            servers,
+            clients,
+            std::mem::size_of::<Node<M>>() as u64,
+            std::mem::size_of::<Scheduled<Event<M>>>() as u64,
+            &self.config.limits,
+        )
+    }
+
+    /// Validates everything, checks that the run fits `limits.memory_bytes_max` and that its
+    /// first events fit the queue, and returns a simulation ready to run.
     pub fn build(self) -> Result<Simulation<M>, SimError> {
+        self.config.validate()?;
+        if self.nodes.is_empty() {
+            return Err(ConfigError::new("nodes", "a simulation needs at least one node").into());
+        }
+        self.memory_estimate().check(&self.config.limits, 1)?;
         let SimBuilder {
             config,
             nodes: specs,
             sink,
             describe_events,
+            footprint: _,
         } = self;
         let seed = config.seed;
         let count = specs.len();
-        if count == 0 {
-            return Err(ConfigError::new("nodes", "a simulation needs at least one node").into());
-        }
         let servers: Vec<NodeId> = (0..count as u32)
             .map(NodeId)
             .filter(|n| specs[n.index()].role == Role::Server)
@@ -149,13 +177,7 @@ impl<M: Message> SimBuilder<M> {
             .filter(|n| specs[n.index()].role == Role::Client)
             .collect();
         let clients = client_ids.len();
-        if config.duration_ns == 0 {
-            return Err(ConfigError::new(
-                "duration_ns",
-                "must be positive (a run of no time tests nothing), e.g. 10 s",
-            )
-            .into());
-        }
+        validate_first_events(&config, count)?;
         validate_faults(&config, count, &targets, &client_ids)?;
         if let Some(buggify) = &config.buggify {
             buggify.validate()?;
@@ -237,7 +259,7 @@ impl<M: Message> SimBuilder<M> {
         }
         let mut sim = Simulation {
             now: 0,
-            queue: EventQueue::new(),
+            queue: EventQueue::with_len_max(config.limits.queue_len_max),
             nodes,
             servers,
             clients: client_ids,
@@ -261,6 +283,7 @@ impl<M: Message> SimBuilder<M> {
             },
             stats: Stats::default(),
             effects: Vec::with_capacity(64),
+            deferred_total: 0,
             config,
         };
         sim.schedule_initial_events()?;
@@ -312,6 +335,29 @@ impl<M: Message> Simulation<M> {
         }
         Ok(())
     }
+}
+
+/// The events a run starts with (a start per node, the scheduled faults, the liveness heal and
+/// the nemesis's first tick) must fit the queue, or the run could not even begin.
+fn validate_first_events(config: &SimConfig, nodes: usize) -> Result<(), ConfigError> {
+    let first = nodes
+        + config.faults.len()
+        + usize::from(config.heal_all_at_ns.is_some())
+        + usize::from(config.nemesis.is_some());
+    let max = config.limits.queue_len_max;
+    if first > max {
+        return Err(ConfigError::new(
+            "limits.queue_len_max",
+            format!(
+                "{max} is too small: the run starts with {first} events (one for each of {nodes} \
+                 nodes and {} scheduled faults, and the liveness heal and the nemesis's first \
+                 tick if there are); allow at least {first}, or leave the default ({})",
+                config.faults.len(),
+                crate::config::Limits::default().queue_len_max
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Every fault must name real nodes and describe a partition that can be built.

@@ -148,6 +148,7 @@ impl<M: Message> Simulation<M> {
         n.epoch += 1;
         n.incarnation += 1;
         let lost = std::mem::take(&mut n.deferred);
+        self.deferred_total -= lost.len();
         for event in lost {
             if let Event::Deliver {
                 from,
@@ -182,6 +183,7 @@ impl<M: Message> Simulation<M> {
         self.coverage.ended(n.pause_record.take(), self.now);
         n.status = NodeStatus::Up;
         let deferred = std::mem::take(&mut n.deferred);
+        self.deferred_total -= deferred.len();
         for event in deferred {
             self.push(self.now, event)?;
         }

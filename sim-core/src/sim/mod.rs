@@ -208,6 +208,9 @@ pub struct Simulation<M: Message> {
     stats: Stats,
     /// Scratch space for effects, reused so handlers do not allocate per event.
     effects: Vec<Effect<M>>,
+    /// Events held for paused nodes, all nodes together; they count against
+    /// `limits.queue_len_max` like events in the queue, so pausing nodes does not lift the bound.
+    deferred_total: usize,
 }
 
 impl<M: Message> Simulation<M> {
@@ -374,12 +377,14 @@ impl<M: Message> Simulation<M> {
     }
 
     fn defer(&mut self, node: NodeId, event: Event<M>) -> Result<(), SimError> {
+        // It leaves the queue for the node's list: the count against queue_len_max is unchanged.
         let max = self.config.limits.deferred_per_node_max;
         let n = &mut self.nodes[node.index()];
         if n.deferred.len() >= max {
             return Err(self.limit("deferred_per_node_max", max as u64));
         }
         n.deferred.push(event);
+        self.deferred_total += 1;
         self.coverage.deferred(n.pause_record);
         Ok(())
     }
@@ -660,7 +665,7 @@ impl<M: Message> Simulation<M> {
     #[inline]
     fn push(&mut self, at: Nanos, event: Event<M>) -> Result<(), SimError> {
         let max = self.config.limits.queue_len_max;
-        if self.queue.len() >= max {
+        if self.queue.len() + self.deferred_total >= max {
             return Err(self.limit("queue_len_max", max as u64));
         }
         self.queue.push(at, event);
