@@ -29,7 +29,9 @@ pub(crate) fn parse_line(
         return Err(ReadError::Syntax {
             file: source.to_owned(),
             line: line_no,
-            column: line.find("\"time\"").map_or(1, |i| i + 1),
+            column: line
+                .find("\"time\"")
+                .map_or(1, |at| line[..at].chars().count() + 1),
             expected: format!("a time >= {time_prev} (lines are in time order)"),
             found: event.time.to_string(),
         });
