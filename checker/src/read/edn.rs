@@ -740,8 +740,8 @@ impl<M: More> Reader<'_, M> {
                 }
                 Some(c) if !is_delimiter(c) => {
                     // A tag (`#inst "..."`): the form it tags is one level down.
+                    self.check_depth(depth, start)?;
                     self.text.pos = self.text.token_end(start.pos + 1);
-                    self.check_depth(depth + 1, start)?;
                     self.skip_form(depth + 1)
                 }
                 _ => {
@@ -794,8 +794,9 @@ impl<M: More> Reader<'_, M> {
             if next != Some(b'#') || bytes.get(self.text.pos + 1) != Some(&b'_') {
                 return Ok(next);
             }
+            // A discard is a form at `depth`; the form it discards is one level down.
             let start = self.text.mark();
-            self.check_depth(depth + 1, start)?;
+            self.check_depth(depth, start)?;
             self.text.pos += 2;
             self.skip_form(depth + 1)?;
         }

@@ -6,8 +6,9 @@
 //! a [`History`] — or a [`ReadError`] that names the file, the line, the column and what was
 //! expected there. Readers never panic on bad input, take time linear in its size (however it
 //! is split into lines), and never recurse deeper than a fixed bound: EDN forms may nest
-//! [`EDN_DEPTH_MAX`] levels deep, JSON values 128 (serde_json's limit); deeper is an error at
-//! the bracket that goes too deep. A UTF-8 byte-order mark at the start of a file is skipped.
+//! [`EDN_DEPTH_MAX`] levels deep, JSON Lines 127 (serde_json's limit of 128 open brackets, the
+//! event object's among them); deeper is an error at the bracket that goes too deep. A UTF-8
+//! byte-order mark at the start of a file is skipped.
 
 mod edn;
 mod etcd;
@@ -17,7 +18,7 @@ mod lines;
 /// How deep EDN forms may nest: each `[`, `(`, `{`, `#{`, tag and `#_` is one level, and the
 /// op map itself is the first. Jepsen's histories nest 4 levels at most (a transaction's
 /// micro-operations); the bound keeps the reader's recursion, and the values it builds, small
-/// whatever the input. JSON Lines have serde_json's bound of 128 as well.
+/// whatever the input. JSON Lines have serde_json's like bound.
 pub const EDN_DEPTH_MAX: usize = 128;
 
 use std::fmt;
