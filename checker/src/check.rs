@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::error::{CheckError, ReadError};
 use crate::explain::Explanation;
-use crate::history::{Event, History, Operation, Value};
+use crate::history::{Event, History, Operation, Position, Value};
 use crate::model::{Kv, Model, ModelKind, ModelSpec, MultiRegister, Register, Set};
 use crate::read::SourcedEvent;
 use crate::search::{Limits, SearchStats};
@@ -159,8 +159,8 @@ impl<I: Iterator<Item = Result<SourcedEvent, ReadError>>> Feed for StreamFeed<'_
     fn feed<M: Model>(self, model: &M, name: &str) -> Result<CheckReport, CheckError> {
         let mut checker = Checker::new(model, name, self.source, self.options);
         for item in self.events {
-            let (event, line) = item?;
-            checker.push(event, line)?;
+            let (event, at) = item?;
+            checker.push(event, at)?;
         }
         checker.finish()
     }
@@ -188,7 +188,7 @@ impl Feed for EventsFeed<'_> {
     fn feed<M: Model>(self, model: &M, name: &str) -> Result<CheckReport, CheckError> {
         let mut checker = Checker::new(model, name, "history", self.options);
         for event in self.events {
-            checker.push_ref(event, 0)?;
+            checker.push_ref(event, Position::default())?;
         }
         checker.finish()
     }
@@ -254,7 +254,7 @@ fn push_all<'h, M: Model>(
     history: &'h History,
 ) -> Result<(), CheckError> {
     for (i, event) in history.events.iter().enumerate() {
-        checker.push_ref(event, history.lines.get(i).copied().unwrap_or(0))?;
+        checker.push_ref(event, history.positions.get(i).copied().unwrap_or_default())?;
     }
     Ok(())
 }

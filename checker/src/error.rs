@@ -3,6 +3,8 @@
 
 use thiserror::Error;
 
+use crate::history::located;
+
 /// A history file could not be read.
 #[derive(Debug, Error)]
 pub enum ReadError {
@@ -40,15 +42,19 @@ pub enum ReadError {
     },
     /// Automatic detection could not tell which format the file is in.
     #[error(
-        "{file}: cannot tell the history format from the first line {first_line:?}; \
-         expected JSON Lines (`{{\"process\": ...}}`), Jepsen EDN (`[{{:process ...}}`), \
-         an etcd log (`INFO  jepsen.util - ...`) or Porcupine kv EDN lines; \
-         name it with --format"
+        "{file}:{line}:{column}: cannot tell the history format from {first_line:?}; \
+         expected JSON Lines (a `{{\"process\": ...}}` object per line), Jepsen EDN (`[` or \
+         `(` then `{{:process ...}}` maps), an etcd log (`INFO  jepsen.util - ...` lines) or \
+         Porcupine kv EDN (a `{{:process ...}}` map per line); name it with --format"
     )]
     UnknownFormat {
         /// The file.
         file: String,
-        /// Its first non-blank line (shortened).
+        /// 1-based line of the first line that is neither blank nor a comment.
+        line: usize,
+        /// 1-based column of its first character that is not blank.
+        column: usize,
+        /// That line (shortened).
         first_line: String,
     },
 }
@@ -58,14 +64,17 @@ pub enum ReadError {
 pub enum HistoryError {
     /// A process invoked while its previous call was still open.
     #[error(
-        "{source_name}:{line}: process {process} invokes while its call from line {open_line} \
-         is still open; expected a completion (ok, fail or info) first"
+        "{}: process {process} invokes while its call from line {open_line} \
+         is still open; expected a completion (ok, fail or info) first",
+        located(source_name, *line, *column)
     )]
     DoubleInvoke {
         /// The history's source.
         source_name: String,
         /// Line of the second invocation.
         line: u32,
+        /// Column of the second invocation.
+        column: u32,
         /// The process.
         process: u64,
         /// Line of the open call.
@@ -73,24 +82,32 @@ pub enum HistoryError {
     },
     /// A completion with no open call for its process.
     #[error(
-        "{source_name}:{line}: process {process} completes a call it never invoked; \
-         expected an invoke first"
+        "{}: process {process} completes a call it never invoked; \
+         expected an invoke first",
+        located(source_name, *line, *column)
     )]
     NoInvoke {
         /// The history's source.
         source_name: String,
         /// Line of the completion.
         line: u32,
+        /// Column of the completion.
+        column: u32,
         /// The process.
         process: u64,
     },
     /// A completion that does not match its invocation.
-    #[error("{source_name}:{line}: process {process} completes {found}, expected {expected}")]
+    #[error(
+        "{}: process {process} completes {found}, expected {expected}",
+        located(source_name, *line, *column)
+    )]
     Mismatch {
         /// The history's source.
         source_name: String,
         /// Line of the completion.
         line: u32,
+        /// Column of the completion.
+        column: u32,
         /// The process.
         process: u64,
         /// The open call.
@@ -110,12 +127,14 @@ pub enum CheckError {
     #[error(transparent)]
     History(#[from] HistoryError),
     /// An operation the model does not accept.
-    #[error("{source_name}:{line}: {op}: {message}")]
+    #[error("{}: {op}: {message}", located(source_name, *line, *column))]
     Model {
         /// The history's source.
         source_name: String,
         /// Line of the invocation.
         line: u32,
+        /// Column of the invocation.
+        column: u32,
         /// The operation, as text.
         op: String,
         /// What the model expected.

@@ -259,10 +259,48 @@ pub struct History {
     pub source: String,
     /// The events, in history order (the order of the lines, which is real-time order).
     pub events: Vec<Event>,
-    /// The source line of each event (1-based; 0 when unknown).
-    pub lines: Vec<u32>,
+    /// Where each event starts in the source (0:0 when unknown).
+    pub positions: Vec<Position>,
     /// Events the reader skipped because they are not client operations (Jepsen's nemesis).
     pub skipped: usize,
+}
+
+/// Where an event starts in its source: the 1-based line and column (in characters) of its
+/// first character; `0:0` for events made in memory, which have no source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Position {
+    /// 1-based line (0: unknown).
+    pub line: u32,
+    /// 1-based column, in characters (0: unknown).
+    pub column: u32,
+}
+
+impl Position {
+    /// The position at `line` and `column` (1-based; saturated at `u32::MAX`).
+    pub fn new(line: usize, column: usize) -> Position {
+        let saturate = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Position {
+            line: saturate(line),
+            column: saturate(column),
+        }
+    }
+}
+
+impl fmt::Display for Position {
+    /// `line:column`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// `file:line:column`, or the file alone for an event without a source position: the prefix
+/// of every message about an event.
+pub(crate) fn located(source: &str, line: u32, column: u32) -> String {
+    match (line, column) {
+        (0, _) => source.to_owned(),
+        (line, 0) => format!("{source}:{line}"),
+        (line, column) => format!("{source}:{line}:{column}"),
+    }
 }
 
 /// One call: an invocation paired with its completion. Its key and values are borrowed from
@@ -294,6 +332,8 @@ pub struct Operation<'a> {
     pub ret_time: Option<u64>,
     /// Source line of the invocation (0 when unknown).
     pub line: u32,
+    /// Source column of the invocation (1-based, in characters; 0 when unknown).
+    pub column: u32,
 }
 
 impl Operation<'_> {
@@ -352,11 +392,11 @@ impl fmt::Display for Operation<'_> {
 impl History {
     /// A history of in-memory events (dsim's own client history), with no source lines.
     pub fn from_events(source: impl Into<String>, events: Vec<Event>) -> History {
-        let lines = vec![0; events.len()];
+        let positions = vec![Position::default(); events.len()];
         History {
             source: source.into(),
             events,
-            lines,
+            positions,
             skipped: 0,
         }
     }
@@ -372,12 +412,14 @@ impl History {
         ops.reserve(self.events.len() / 2 + 1);
         failed.reserve(self.events.len() / 2 + 1);
         for (index, event) in self.events.iter().enumerate() {
-            let line = self.lines.get(index).copied().unwrap_or(0);
+            let at = self.positions.get(index).copied().unwrap_or_default();
+            let (line, column) = (at.line, at.column);
             if event.kind == EventKind::Invoke {
                 if let Some(&prev) = open.get(&event.process) {
                     return Err(HistoryError::DoubleInvoke {
                         source_name: self.source.clone(),
                         line,
+                        column,
                         process: event.process,
                         open_line: ops[prev].line,
                     });
@@ -395,6 +437,7 @@ impl History {
                     call_time: event.time,
                     ret_time: None,
                     line,
+                    column,
                 });
                 failed.push(false);
                 continue;
@@ -403,6 +446,7 @@ impl History {
                 return Err(HistoryError::NoInvoke {
                     source_name: self.source.clone(),
                     line,
+                    column,
                     process: event.process,
                 });
             };
@@ -412,6 +456,7 @@ impl History {
                 return Err(HistoryError::Mismatch {
                     source_name: self.source.clone(),
                     line,
+                    column,
                     process: event.process,
                     expected: call_text(op.f, op.key.as_deref()),
                     found: call_text(event.f, event.key.as_ref()),

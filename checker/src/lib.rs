@@ -38,7 +38,7 @@ pub use check::{
     check_with_model, partition_ops,
 };
 pub use error::{CheckError, HistoryError, ReadError};
-pub use history::{Event, EventKind, History, OpFn, Operation, Value};
+pub use history::{Event, EventKind, History, OpFn, Operation, Position, Value};
 pub use html::render_html;
 pub use model::{ModelKind, ModelSpec};
 pub use search::Limits;

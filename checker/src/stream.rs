@@ -25,7 +25,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 use crate::check::{CheckOptions, CheckReport, PartitionReport, Verdict};
 use crate::error::{CheckError, HistoryError};
 use crate::explain::Explanation;
-use crate::history::{Event, EventKind, Operation, Value, call_text};
+use crate::history::{Event, EventKind, Operation, Position, Value, call_text};
 use crate::in_flight::InFlight;
 use crate::model::Model;
 use crate::partition::{self, Partition, RunMode};
@@ -162,29 +162,31 @@ impl<'m, 'h, M: Model> Checker<'m, 'h, M> {
         }
     }
 
-    /// Takes the next event of the history (`line`: its source line, 0 when unknown).
-    pub fn push(&mut self, event: Event, line: u32) -> Result<(), CheckError> {
-        self.accept(event, line)
+    /// Takes the next event of the history (`at`: where it starts in its source, 0:0 when
+    /// unknown).
+    pub fn push(&mut self, event: Event, at: Position) -> Result<(), CheckError> {
+        self.accept(event, at)
     }
 
     /// [`Checker::push`] for an event that outlives the check: its key and value are
     /// borrowed, not copied.
-    pub fn push_ref(&mut self, event: &'h Event, line: u32) -> Result<(), CheckError> {
-        self.accept(event, line)
+    pub fn push_ref(&mut self, event: &'h Event, at: Position) -> Result<(), CheckError> {
+        self.accept(event, at)
     }
 
     /// Takes an event, owned or borrowed.
-    fn accept<E: Incoming<'h>>(&mut self, incoming: E, line: u32) -> Result<(), CheckError> {
+    fn accept<E: Incoming<'h>>(&mut self, incoming: E, at: Position) -> Result<(), CheckError> {
         let position = self.position;
         self.position += 1;
         let event = incoming.event();
         if event.kind == EventKind::Invoke {
-            return self.invoke(incoming, line, position);
+            return self.invoke(incoming, at, position);
         }
         let Some(Open { mut op, part }) = self.open.remove(event.process) else {
             return Err(HistoryError::NoInvoke {
                 source_name: self.source.clone(),
-                line,
+                line: at.line,
+                column: at.column,
                 process: event.process,
             }
             .into());
@@ -193,7 +195,8 @@ impl<'m, 'h, M: Model> Checker<'m, 'h, M> {
         if op.f != event.f || (event.key.is_some() && op.key() != event.key.as_ref()) {
             return Err(HistoryError::Mismatch {
                 source_name: self.source.clone(),
-                line,
+                line: at.line,
+                column: at.column,
                 process: event.process,
                 expected: call_text(op.f, op.key()),
                 found: call_text(event.f, event.key.as_ref()),
@@ -286,14 +289,15 @@ impl<'m, 'h, M: Model> Checker<'m, 'h, M> {
     fn invoke<E: Incoming<'h>>(
         &mut self,
         incoming: E,
-        line: u32,
+        at: Position,
         position: usize,
     ) -> Result<(), CheckError> {
         let event = incoming.event();
         if let Some(open) = self.open.get(event.process) {
             return Err(HistoryError::DoubleInvoke {
                 source_name: self.source.clone(),
-                line,
+                line: at.line,
+                column: at.column,
                 process: event.process,
                 open_line: open.op.line,
             }
@@ -313,7 +317,8 @@ impl<'m, 'h, M: Model> Checker<'m, 'h, M> {
             ret: None,
             call_time,
             ret_time: None,
-            line,
+            line: at.line,
+            column: at.column,
         });
         self.invoked += 1;
         self.open.insert(op.process, Open { op, part });
@@ -379,6 +384,7 @@ impl<'m, 'h, M: Model> Checker<'m, 'h, M> {
             .map_err(|message| CheckError::Model {
                 source_name: self.source.clone(),
                 line: op.line,
+                column: op.column,
                 op: op.to_string(),
                 message,
             })

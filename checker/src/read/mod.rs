@@ -4,13 +4,22 @@
 //! Every reader turns text into [`crate::history::Event`]s — one at a time ([`EventStream`],
 //! line by line, or form by form for EDN, so a long file is never held whole) or gathered into
 //! a [`History`] — or a [`ReadError`] that names the file, the line, the column and what was
-//! expected there. Readers never panic on bad input.
+//! expected there. Readers never panic on bad input, take time linear in its size (however it
+//! is split into lines), and never recurse deeper than a fixed bound: EDN forms may nest
+//! [`EDN_DEPTH_MAX`] levels deep, JSON Lines 127 (serde_json's limit of 128 open brackets, the
+//! event object's among them); deeper is an error at the bracket that goes too deep. A UTF-8
+//! byte-order mark at the start of a file is skipped.
 
 mod edn;
 mod etcd;
 mod jsonl;
-mod kv;
 mod lines;
+
+/// How deep EDN forms may nest: each `[`, `(`, `{`, `#{`, tag and `#_` is one level, and the
+/// op map itself is the first. Jepsen's histories nest 4 levels at most (a transaction's
+/// micro-operations); the bound keeps the reader's recursion, and the values it builds, small
+/// whatever the input. JSON Lines have serde_json's like bound.
+pub const EDN_DEPTH_MAX: usize = 128;
 
 use std::fmt;
 use std::fs::File;
@@ -21,7 +30,7 @@ use std::str::FromStr;
 use lines::Lines;
 
 use crate::error::ReadError;
-use crate::history::{Event, History};
+use crate::history::{Event, History, Position};
 
 /// A history file format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -99,8 +108,8 @@ pub fn open(path: &Path, format: Format) -> Result<EventStream<BufReader<File>>,
     EventStream::new(BufReader::new(file), &path.display().to_string(), format)
 }
 
-/// An event and the source line it starts on (1-based; 0 when unknown).
-pub type SourcedEvent = (Event, u32);
+/// An event and where it starts in its source.
+pub type SourcedEvent = (Event, Position);
 
 /// The events of a history, read one at a time from any [`BufRead`] (see [`open`]). Yields
 /// `Err` at the first bad line and nothing after it.
@@ -119,7 +128,7 @@ enum Parser {
     Jsonl { time_prev: u64 },
     Edn(Box<edn::Forms>),
     EtcdLog,
-    KvEdn,
+    KvEdn(Box<edn::Text>),
 }
 
 impl<R: BufRead> EventStream<R> {
@@ -128,14 +137,14 @@ impl<R: BufRead> EventStream<R> {
     pub fn new(reader: R, source: &str, format: Format) -> Result<EventStream<R>, ReadError> {
         let mut lines = Lines::new(reader, source);
         let format = match format {
-            Format::Auto => detect_line(lines.first_meaningful()?.as_deref(), source)?,
+            Format::Auto => detect_line(lines.first_meaningful()?, source)?,
             format => format,
         };
         let parser = match format {
             Format::Jsonl => Parser::Jsonl { time_prev: 0 },
-            Format::Edn | Format::Auto => Parser::Edn(Box::default()),
+            Format::Edn | Format::Auto => Parser::Edn(Box::new(edn::Forms::new(source))),
             Format::EtcdLog => Parser::EtcdLog,
-            Format::KvEdn => Parser::KvEdn,
+            Format::KvEdn => Parser::KvEdn(Box::default()),
         };
         Ok(EventStream {
             lines,
@@ -163,7 +172,7 @@ impl<R: BufRead> EventStream<R> {
         if let Parser::Edn(forms) = &mut self.parser {
             loop {
                 match forms.next(&mut self.lines, index)? {
-                    edn::Form::Event(event, line) => return Ok(Some((event, line_u32(line)))),
+                    edn::Form::Event(event, at) => return Ok(Some((event, at))),
                     edn::Form::Skipped => self.skipped += 1,
                     edn::Form::End => return Ok(None),
                 }
@@ -172,20 +181,24 @@ impl<R: BufRead> EventStream<R> {
         while self.lines.next_into(&mut self.line)? {
             let (line, number, source) = (&self.line, self.lines.number(), self.lines.file());
             let event = match &mut self.parser {
-                Parser::Jsonl { time_prev } => jsonl::parse_line(line, number, source, time_prev)?,
-                Parser::EtcdLog => etcd::parse_line(line, number, source, index)?,
-                Parser::KvEdn => match kv::parse_line(line, number, source, index)? {
-                    Some(None) => {
-                        self.skipped += 1;
-                        None
+                Parser::Jsonl { time_prev } => jsonl::parse_line(line, number, source, time_prev)?
+                    .map(|event| (event, first_column(line))),
+                Parser::EtcdLog => etcd::parse_line(line, number, source, index)?
+                    .map(|event| (event, first_column(line))),
+                Parser::KvEdn(text) => {
+                    match edn::parse_kv_line(text, line, number, source, index)? {
+                        Some((None, _)) => {
+                            self.skipped += 1;
+                            None
+                        }
+                        Some((Some(event), column)) => Some((event, column)),
+                        None => None,
                     }
-                    Some(event) => event,
-                    None => None,
-                },
+                }
                 Parser::Edn(_) => None,
             };
-            if let Some(event) = event {
-                return Ok(Some((event, line_u32(number))));
+            if let Some((event, column)) = event {
+                return Ok(Some((event, Position::new(number, column))));
             }
         }
         Ok(None)
@@ -220,33 +233,48 @@ fn collect<R: BufRead>(mut stream: EventStream<R>) -> Result<History, ReadError>
         ..History::default()
     };
     for item in &mut stream {
-        let (event, line) = item?;
+        let (event, at) = item?;
         history.events.push(event);
-        history.lines.push(line);
+        history.positions.push(at);
     }
     history.skipped = stream.skipped();
     Ok(history)
 }
 
-fn line_u32(line: usize) -> u32 {
-    u32::try_from(line).unwrap_or(u32::MAX)
+/// The column of a line's first character that is not blank (1 for a blank line).
+fn first_column(line: &str) -> usize {
+    let blank = line.len() - line.trim_start().len();
+    line[..blank].chars().count() + 1
 }
 
-/// Tells the format from the first line that is neither blank nor an EDN comment.
+/// Tells the format from the first line that is neither blank nor an EDN comment (after a
+/// byte-order mark, if any).
 pub fn detect(text: &str, source: &str) -> Result<Format, ReadError> {
+    let text = text.strip_prefix(lines::BOM).unwrap_or(text);
     let first = text
         .lines()
-        .map(str::trim)
-        .find(|line| !line.is_empty() && !line.starts_with(';'));
+        .enumerate()
+        .find(|(_, line)| lines::meaningful(line.trim()))
+        .map(|(i, line)| lines::Meaningful {
+            text: line.trim().to_owned(),
+            line: i + 1,
+            column: first_column(line),
+        });
     detect_line(first, source)
 }
 
-/// The format whose first meaningful line (trimmed) is `first`.
-fn detect_line(first: Option<&str>, source: &str) -> Result<Format, ReadError> {
-    let Some(first) = first else {
+/// The format whose first meaningful line is `first`.
+fn detect_line(first: Option<lines::Meaningful>, source: &str) -> Result<Format, ReadError> {
+    let Some(lines::Meaningful {
+        text: first,
+        line,
+        column,
+    }) = first
+    else {
         // An empty file is an empty history in any format.
         return Ok(Format::Jsonl);
     };
+    let first = first.as_str();
     let after_brace = first.strip_prefix('{').map(str::trim_start);
     let format = match first.as_bytes()[0] {
         b'{' if after_brace.is_some_and(|rest| rest.starts_with('"')) => Format::Jsonl,
@@ -258,6 +286,8 @@ fn detect_line(first: Option<&str>, source: &str) -> Result<Format, ReadError> {
         _ => {
             return Err(ReadError::UnknownFormat {
                 file: source.to_owned(),
+                line,
+                column,
                 first_line: first.chars().take(60).collect(),
             });
         }
@@ -274,17 +304,20 @@ pub(crate) fn floor_char_boundary(text: &str, offset: usize) -> usize {
     offset
 }
 
-/// Shortens what was found for an error message.
+/// Shortens what was found for an error message (to one line of at most 40 characters).
 pub(crate) fn shorten(found: &str) -> String {
     const SHOWN_CHARS_MAX: usize = 40;
     let found = found.trim();
     if found.is_empty() {
         return "the end of the line".to_owned();
     }
-    if found.chars().count() > SHOWN_CHARS_MAX {
-        let head: String = found.chars().take(SHOWN_CHARS_MAX).collect();
-        format!("`{head}...`")
-    } else {
-        format!("`{found}`")
+    let one_line = |text: &str| -> String {
+        text.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect()
+    };
+    match found.char_indices().nth(SHOWN_CHARS_MAX) {
+        Some((cut, _)) => format!("`{}...`", one_line(&found[..cut])),
+        None => format!("`{}`", one_line(found)),
     }
 }

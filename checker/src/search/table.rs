@@ -287,6 +287,7 @@ mod tests {
             call_time: 0,
             ret_time: Some(1),
             line: 0,
+            column: 0,
         }
     }
 
