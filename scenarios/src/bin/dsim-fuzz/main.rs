@@ -64,6 +64,8 @@ enum Command {
     Replay(ReplayArgs),
     /// Writes input INDEX of the campaign with SEED to stdout (what the campaign ran).
     Generate(GenerateArgs),
+    /// Copies a target's seed inputs into a folder (for another engine, such as AFL++).
+    Seeds(SeedsArgs),
     /// Runs inputs for a parent `dsim-fuzz` (internal).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -162,6 +164,21 @@ struct GenerateArgs {
 }
 
 #[derive(clap::Args, Debug)]
+struct SeedsArgs {
+    #[arg(value_parser = parse_target)]
+    target: Target,
+    /// The folder to write them into (created; keep it outside the repository, the public
+    /// histories are not ours to copy there).
+    out: PathBuf,
+    /// Leave out seeds bigger than this many bytes.
+    #[arg(long, default_value_t = corpus::SEED_BYTES_SMALL_MAX)]
+    max_bytes: usize,
+    /// The repository root.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."))]
+    root: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
 struct WorkerArgs {
     #[arg(value_parser = parse_target)]
     target: Target,
@@ -201,6 +218,7 @@ fn main() -> ExitCode {
                 .map(|()| ExitCode::SUCCESS)
                 .map_err(|e| e.to_string())
         }
+        Command::Seeds(args) => seeds(&args),
         Command::Worker(args) => worker(args),
     };
     match result {
@@ -221,6 +239,30 @@ fn list() -> Result<ExitCode, String> {
         dirs.extend(corpus::saved_dirs(target));
         println!("{:<18} seeds: {}", target.name(), dirs.join(", "));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn seeds(args: &SeedsArgs) -> Result<ExitCode, String> {
+    let corpus = Corpus::load(&args.root, args.target, true);
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let mut written = 0;
+    for (i, (path, bytes)) in corpus.entries.iter().enumerate() {
+        if bytes.len() > args.max_bytes {
+            continue;
+        }
+        let name = path.file_name().map_or_else(
+            || format!("seed-{i}"),
+            |n| format!("{i:04}-{}", n.to_string_lossy()),
+        );
+        let out = args.out.join(name);
+        std::fs::write(&out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+        written += 1;
+    }
+    eprintln!(
+        "dsim-fuzz: {}: {written} seed inputs written to {}",
+        args.target,
+        args.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -459,14 +501,16 @@ fn shrink(
     budget: Duration,
 ) -> std::io::Result<Vec<u8>> {
     if signature != "hang" {
-        return Ok(minimise::minimise(replayer, input, signature, budget));
+        return Ok(minimise::minimise(
+            replayer, target, input, signature, budget,
+        ));
     }
     let quick = Bounds {
         hang: bounds.hang.min(Duration::from_secs(1)),
         ..*bounds
     };
     let mut quick_replayer = Replayer::new(target, root, &quick);
-    let candidate = minimise::minimise(&mut quick_replayer, input, signature, budget);
+    let candidate = minimise::minimise(&mut quick_replayer, target, input, signature, budget);
     let still = replayer.run(&candidate)?.signature();
     Ok(if still.as_deref() == Some(signature) {
         candidate

@@ -8,10 +8,14 @@ use serde_json::Value;
 
 use crate::mutate;
 use crate::supervise::Replayer;
+use crate::targets::Target;
 
-/// The smallest input found within `budget` that still gives `signature`.
+/// The smallest input found within `budget` that still gives `signature`. For the `run`
+/// target every candidate keeps the run bounds in its text (`mutate::clamp_run_text`), so the
+/// result still runs under `dsim run` as under the target.
 pub fn minimise(
     replayer: &mut Replayer,
+    target: Target,
     input: &[u8],
     signature: &str,
     budget: Duration,
@@ -19,9 +23,13 @@ pub fn minimise(
     let deadline = Instant::now() + budget;
     let mut best = input.to_vec();
     let mut reproduces = |candidate: &[u8]| -> bool {
+        let mut candidate = candidate.to_vec();
+        if target == Target::Run {
+            mutate::clamp_run_text(&mut candidate);
+        }
         Instant::now() < deadline
             && replayer
-                .run(candidate)
+                .run(&candidate)
                 .ok()
                 .and_then(|o| o.signature())
                 .is_some_and(|s| s == signature)
@@ -30,6 +38,9 @@ pub fn minimise(
     best = json_members(best, &mut reproduces, deadline);
     if best.len() <= 1 << 16 {
         best = bytes(best, &mut reproduces, deadline);
+    }
+    if target == Target::Run {
+        mutate::clamp_run_text(&mut best);
     }
     best
 }

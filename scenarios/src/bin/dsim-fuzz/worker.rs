@@ -35,6 +35,9 @@ impl CountingAlloc {
         let live = LIVE_BYTES.fetch_add(size, Ordering::Relaxed) + size;
         if live > CAP_BYTES.load(Ordering::Relaxed) {
             LIVE_BYTES.fetch_sub(size, Ordering::Relaxed);
+            // The process aborts now; lift the cap so that the abort can still print where
+            // it happened (the backtrace needs memory too).
+            CAP_BYTES.store(usize::MAX, Ordering::Relaxed);
             return false;
         }
         PEAK_BYTES.fetch_max(live, Ordering::Relaxed);
