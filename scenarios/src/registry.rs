@@ -6,7 +6,7 @@ use sim_core::{BugInfo, ModelKind, OpFn, Protocol};
 
 use crate::error::{RunError, closest};
 use crate::report::RunReport;
-use crate::runner::{RunOptions, run_protocol};
+use crate::runner::{RunOptions, build_with, run_protocol};
 use crate::scenario::Scenario;
 
 /// What `dsim list` shows about a protocol.
@@ -27,10 +27,13 @@ pub struct ProtocolInfo {
 /// Runs a scenario as one registered protocol.
 type RunFn = fn(&Scenario, &RunOptions) -> Result<RunReport, RunError>;
 
+/// Builds a scenario's simulation as one registered protocol, without running it.
+type BuildFn = fn(&Scenario, Option<u64>) -> Result<(), RunError>;
+
 /// Protocols by name, in the order they were registered.
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
-    entries: Vec<(ProtocolInfo, RunFn)>,
+    entries: Vec<(ProtocolInfo, RunFn, BuildFn)>,
 }
 
 impl Registry {
@@ -63,39 +66,55 @@ impl Registry {
             operations: P::OPERATIONS,
             bugs: P::bugs(),
         };
-        self.insert(info, run_protocol::<P>);
+        self.insert(info, run_protocol::<P>, build_with::<P>);
         self
     }
 
     /// Registers every protocol of `other`, as [`Registry::protocol`] would, in its order.
     pub fn extend(&mut self, other: Registry) {
-        for (info, run) in other.entries {
-            self.insert(info, run);
+        for (info, run, build) in other.entries {
+            self.insert(info, run, build);
         }
     }
 
-    fn insert(&mut self, info: ProtocolInfo, run: RunFn) {
-        match self.entries.iter_mut().find(|(i, _)| i.name == info.name) {
-            Some(entry) => *entry = (info, run),
-            None => self.entries.push((info, run)),
+    fn insert(&mut self, info: ProtocolInfo, run: RunFn, build: BuildFn) {
+        match self
+            .entries
+            .iter_mut()
+            .find(|(i, _, _)| i.name == info.name)
+        {
+            Some(entry) => *entry = (info, run, build),
+            None => self.entries.push((info, run, build)),
         }
     }
 
     /// The registered protocols, in registration order.
     pub fn protocols(&self) -> impl Iterator<Item = &ProtocolInfo> {
-        self.entries.iter().map(|(info, _)| info)
+        self.entries.iter().map(|(info, _, _)| info)
     }
 
     /// Whether a protocol of this name is registered.
     pub fn contains(&self, name: &str) -> bool {
-        self.entries.iter().any(|(info, _)| info.name == name)
+        self.entries.iter().any(|(info, _, _)| info.name == name)
     }
 
     /// Runs `scenario` with the protocol it names.
     pub fn run(&self, scenario: &Scenario, options: &RunOptions) -> Result<RunReport, RunError> {
         let name = scenario.spec.protocol.name.as_str();
-        match self.entries.iter().find(|(info, _)| info.name == name) {
-            Some((_, run)) => run(scenario, options),
+        match self.entries.iter().find(|(info, _, _)| info.name == name) {
+            Some((_, run, _)) => run(scenario, options),
+            None => Err(scenario.error("protocol.name", &self.unknown(name)).into()),
+        }
+    }
+
+    /// Builds the simulation `scenario` describes with the protocol it names, for `seed` (the
+    /// scenario's own when `None`), and drops it without running it: every check a run makes
+    /// before its first event (protocol options, workload, clocks, the engine's config), so a
+    /// tool can validate a file cheaply. The fuzz harness (`dsim-fuzz`) uses it.
+    pub fn build(&self, scenario: &Scenario, seed: Option<u64>) -> Result<(), RunError> {
+        let name = scenario.spec.protocol.name.as_str();
+        match self.entries.iter().find(|(info, _, _)| info.name == name) {
+            Some((_, _, build)) => build(scenario, seed),
             None => Err(scenario.error("protocol.name", &self.unknown(name)).into()),
         }
     }

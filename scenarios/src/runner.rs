@@ -113,6 +113,18 @@ pub fn run_protocol<P: Protocol>(
     })
 }
 
+/// Builds the simulation `scenario` describes as protocol `P` for `seed` (the scenario's own
+/// when `None`) and drops it unrun: every check a run makes before its first event.
+pub(crate) fn build_with<P: Protocol>(
+    scenario: &Scenario,
+    seed: Option<u64>,
+) -> Result<(), RunError> {
+    let protocol_options = parse_options::<P>(scenario)?;
+    let seed = seed.unwrap_or(scenario.spec.seed);
+    build(scenario, builder::<P>(scenario, &protocol_options, seed)?)?;
+    Ok(())
+}
+
 /// Runs two identical simulations in lockstep and turns the outcome into the `determinism` check.
 fn lockstep<M: sim_core::Message>(
     a: &mut Simulation<M>,

@@ -121,3 +121,28 @@ fn every_library_scenario_passes_on_its_own_seed() {
         .collect();
     assert!(failing.is_empty(), "{failing:?}");
 }
+
+#[test]
+fn every_library_scenario_builds_without_running_and_build_refuses_what_a_run_refuses() {
+    let registry = scenarios::Registry::builtin();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("library");
+    for name in library() {
+        let scenario = Scenario::from_file(dir.join(&name)).unwrap_or_else(|e| panic!("{e}"));
+        registry
+            .build(&scenario, Some(7))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let bad_option = r#"{"protocol": {"name": "raft", "options": {"no_such_option": 1}}}"#;
+    let scenario = Scenario::parse(bad_option, "bad.json").unwrap();
+    let built = registry.build(&scenario, None).unwrap_err().to_string();
+    let ran = registry
+        .run(&scenario, &RunOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(built, ran);
+    assert!(built.contains("protocol.options"), "{built}");
+    let unknown = r#"{"protocol": {"name": "rafft"}}"#;
+    let scenario = Scenario::parse(unknown, "unknown.json").unwrap();
+    let built = registry.build(&scenario, None).unwrap_err().to_string();
+    assert!(built.contains("did you mean `raft`"), "{built}");
+}
