@@ -2,6 +2,8 @@
 //! verdict, per-partition results and, when it is not linearizable, an explanation.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
@@ -24,7 +26,38 @@ pub struct CheckOptions {
     /// Stop the other partitions once one is not linearizable (their verdicts are then
     /// `unknown`, cancelled). Off decides every partition.
     pub stop_on_first_failure: bool,
+    /// A count of the configurations searched so far, kept up to date during the check (every
+    /// thousand steps or so) for a progress display on another thread. `None` costs nothing.
+    #[serde(skip)]
+    pub progress: Option<Arc<Progress>>,
 }
+
+/// A live count of the configurations a check has searched, shared through
+/// [`CheckOptions::progress`] and read from any thread.
+#[derive(Debug, Default)]
+pub struct Progress {
+    configurations: AtomicU64,
+}
+
+impl Progress {
+    /// Configurations searched so far (by every partition, all threads together).
+    pub fn configurations(&self) -> u64 {
+        self.configurations.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn counter(&self) -> &AtomicU64 {
+        &self.configurations
+    }
+}
+
+impl PartialEq for Progress {
+    /// The same counter, not the same count.
+    fn eq(&self, other: &Progress) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Eq for Progress {}
 
 impl Default for CheckOptions {
     fn default() -> CheckOptions {
@@ -32,6 +65,7 @@ impl Default for CheckOptions {
             limits: Limits::default(),
             parallel: true,
             stop_on_first_failure: true,
+            progress: None,
         }
     }
 }

@@ -34,8 +34,8 @@ pub mod search;
 mod stream;
 
 pub use check::{
-    CheckOptions, CheckReport, PartitionReport, Verdict, check_events, check_history, check_stream,
-    check_with_model, partition_ops,
+    CheckOptions, CheckReport, PartitionReport, Progress, Verdict, check_events, check_history,
+    check_stream, check_with_model, partition_ops,
 };
 pub use error::{CheckError, HistoryError, ReadError};
 pub use history::{Event, EventKind, History, OpFn, Operation, Position, Value};

@@ -2,7 +2,7 @@
 //! checked apart, in parallel on rayon's work-stealing pool (each worker takes the next key from
 //! a shared queue), and the rest are cancelled as soon as one key is not linearizable.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
@@ -42,6 +42,7 @@ pub(crate) fn check_all<M: Model>(
     limits: &Limits,
     mode: RunMode,
     deadline: Option<Instant>,
+    progress: Option<&AtomicU64>,
 ) -> Vec<(Outcome, SearchStats)> {
     let cancel = AtomicBool::new(false);
     let run = |partition: &Partition<'_, M::State>| {
@@ -52,6 +53,7 @@ pub(crate) fn check_all<M: Model>(
         let stop = Stop {
             cancel: &cancel,
             deadline,
+            progress,
         };
         let entries =
             std::mem::take(&mut *partition.entries.lock().unwrap_or_else(|e| e.into_inner()));

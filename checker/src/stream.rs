@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use crate::check::{CheckOptions, CheckReport, PartitionReport, Verdict};
+use crate::check::{CheckOptions, CheckReport, PartitionReport, Progress, Verdict};
 use crate::error::{CheckError, HistoryError};
 use crate::explain::Explanation;
 use crate::history::{Event, EventKind, Operation, Position, Value, call_text};
@@ -275,7 +275,15 @@ impl<'m, 'h, M: Model> Checker<'m, 'h, M> {
                 parallel: self.options.parallel,
                 stop_on_first_failure: self.options.stop_on_first_failure,
             };
-            partition::check_all(self.model, &jobs, &self.options.limits, mode, self.deadline)
+            let progress = self.options.progress.as_deref().map(Progress::counter);
+            partition::check_all(
+                self.model,
+                &jobs,
+                &self.options.limits,
+                mode,
+                self.deadline,
+                progress,
+            )
         };
         for (&i, (outcome, stats)) in undecided.iter().zip(results) {
             let part = &mut self.parts[i];
@@ -440,6 +448,7 @@ impl<'m, 'h, M: Model> Checker<'m, 'h, M> {
         let stop = Stop {
             cancel: &never,
             deadline: self.deadline,
+            progress: self.options.progress.as_deref().map(Progress::counter),
         };
         let (step_result, stats) =
             search::search(self.model, &ops, &p.entries, true, &limits, &stop);

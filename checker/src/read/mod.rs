@@ -180,26 +180,30 @@ impl<R: BufRead> EventStream<R> {
         }
         while self.lines.next_into(&mut self.line)? {
             let (line, number, source) = (&self.line, self.lines.number(), self.lines.file());
-            let event = match &mut self.parser {
-                Parser::Jsonl { time_prev } => jsonl::parse_line(line, number, source, time_prev)?
-                    .map(|event| (event, first_column(line))),
-                Parser::EtcdLog => etcd::parse_line(line, number, source, index)?
-                    .map(|event| (event, first_column(line))),
-                Parser::KvEdn(text) => {
-                    match edn::parse_kv_line(text, line, number, source, index)? {
-                        Some((None, _)) => {
-                            self.skipped += 1;
-                            None
-                        }
-                        Some((Some(event), column)) => Some((event, column)),
-                        None => None,
+            let (event, column) = match &mut self.parser {
+                Parser::Jsonl { time_prev } => {
+                    match jsonl::parse_line(line, number, source, time_prev)? {
+                        Some(event) => (event, first_column(line)),
+                        None => continue,
                     }
                 }
-                Parser::Edn(_) => None,
+                Parser::EtcdLog => match etcd::parse_line(line, number, source, index)? {
+                    Some(event) => (event, first_column(line)),
+                    None => continue,
+                },
+                Parser::KvEdn(text) => {
+                    match edn::parse_kv_line(text, line, number, source, index)? {
+                        Some((Some(event), column)) => (event, column),
+                        Some((None, _)) => {
+                            self.skipped += 1;
+                            continue;
+                        }
+                        None => continue,
+                    }
+                }
+                Parser::Edn(_) => continue,
             };
-            if let Some((event, column)) = event {
-                return Ok(Some((event, Position::new(number, column))));
-            }
+            return Ok(Some((event, Position::new(number, column))));
         }
         Ok(None)
     }
@@ -243,6 +247,9 @@ fn collect<R: BufRead>(mut stream: EventStream<R>) -> Result<History, ReadError>
 
 /// The column of a line's first character that is not blank (1 for a blank line).
 fn first_column(line: &str) -> usize {
+    if line.as_bytes().first().is_some_and(u8::is_ascii_graphic) {
+        return 1;
+    }
     let blank = line.len() - line.trim_start().len();
     line[..blank].chars().count() + 1
 }

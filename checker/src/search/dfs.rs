@@ -361,10 +361,11 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
         };
         let mut cursor = 0u32;
         let mut steps = 0u64;
+        let mut reported = stats.configurations;
         loop {
             steps += 1;
             if steps & (STOP_CHECK_STEPS - 1) == 0 {
-                check_stop(stop)?;
+                check_stop(stop, stats.configurations, &mut reported)?;
             }
             let child = if self.config.front() as usize >= boundary {
                 if last {
@@ -797,7 +798,13 @@ impl<'m, M: Model, const N: usize> Dfs<'_, 'm, M, N> {
     }
 }
 
-fn check_stop(stop: &Stop<'_>) -> Result<(), String> {
+/// Whether to stop (why), after adding the configurations visited since `reported` to the
+/// progress count.
+fn check_stop(stop: &Stop<'_>, configurations: u64, reported: &mut u64) -> Result<(), String> {
+    if let Some(progress) = stop.progress {
+        progress.fetch_add(configurations - *reported, Ordering::Relaxed);
+        *reported = configurations;
+    }
     if stop.cancel.load(Ordering::Relaxed) {
         return Err("cancelled: another partition is not linearizable".to_owned());
     }

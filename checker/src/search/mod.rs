@@ -34,7 +34,7 @@ mod prepare;
 mod table;
 mod unseen;
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -149,6 +149,8 @@ pub(crate) struct Stop<'a> {
     pub(crate) cancel: &'a AtomicBool,
     /// Give up after this instant.
     pub(crate) deadline: Option<Instant>,
+    /// Where to add the configurations visited, now and then, for a progress display.
+    pub(crate) progress: Option<&'a AtomicU64>,
 }
 
 /// Searches (part of) one partition for a linearization: `ops` are its completed calls, every

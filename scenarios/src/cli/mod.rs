@@ -136,6 +136,11 @@ enum Command {
     Replay(run::ReplayArgs),
     /// Check a history file (or every file in a directory) for linearizability
     /// (exit 0 linearizable, 1 not, 3 unknown, 2 bad input).
+    ///
+    /// Every check ends: after --timeout seconds per file (default 60), or once one key's
+    /// search has visited --budget-states configurations (default 2,000,000: 3 to 6 s on a
+    /// 2-core machine), with `unknown` and the reason (exit 3). On a terminal, a check that
+    /// takes more than a second shows its progress on stderr.
     Check(check::CheckArgs),
     /// Run a built-in experiment (e.g. Raft's election downtime, after §9.3 of the paper).
     Experiment(experiment::ExperimentArgs),
