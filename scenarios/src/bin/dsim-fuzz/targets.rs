@@ -217,6 +217,7 @@ fn check_options(input: &[u8]) -> CheckOptions {
         },
         parallel: false,
         stop_on_first_failure: hash.is_multiple_of(2),
+        progress: None,
     }
 }
 
