@@ -115,9 +115,9 @@ fn counts_are_bounded() {
     );
 }
 
-/// Gossip members each hold a view of every member, Raft leaders a few words per server: a
-/// cluster whose state cannot fit is refused on `cluster.servers` before anything runs,
-/// while the library's sizes are admitted.
+/// Gossip members each hold a view of every member: a cluster whose state cannot fit is
+/// refused on `cluster.servers` before anything runs (Raft and chain, whose events cost O(n),
+/// stop at 100 servers), while the library's sizes are admitted.
 #[test]
 fn clusters_too_big_for_memory_are_refused_and_the_library_sizes_admitted() {
     assert_eq!(
@@ -125,11 +125,15 @@ fn clusters_too_big_for_memory_are_refused_and_the_library_sizes_admitted() {
         "cluster.servers"
     );
     assert_eq!(
-        refused::<Raft>(&RaftOptions::default(), 100_000, 0),
+        refused::<Raft>(&RaftOptions::default(), 101, 0),
+        "cluster.servers"
+    );
+    assert_eq!(
+        refused::<Chain>(&ChainOptions::default(), 101, 0),
         "cluster.servers"
     );
     admitted::<Gossip>(&GossipOptions::default(), 10_000, 4);
-    admitted::<Raft>(&RaftOptions::default(), 1_000, 10);
+    admitted::<Raft>(&RaftOptions::default(), 100, 10);
     admitted::<PingPong>(&PingPongOptions::default(), 100_000, 0);
     let bank = TwoPcOptions {
         keys: 1_000,

@@ -127,8 +127,9 @@ impl ClockSkew {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Most events one run may process (default 20 million: the 600-second ping-pong benchmark
-    /// takes 11 million). Counted, not timed, so where a run stops is deterministic.
+    /// Most events one run may process (default 10 million: 3 to 35 seconds on a 2-core
+    /// machine, depending on the protocol). Counted, not timed, so where a run stops is
+    /// deterministic.
     pub events_max: u64,
     /// Most events waiting at once, in the queue or held for a paused node (messages in
     /// flight, timers, faults; default 1 million).
@@ -151,7 +152,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            events_max: 20_000_000,
+            events_max: 10_000_000,
             queue_len_max: 1_000_000,
             history_events_max: 200_000,
             violations_kept_max: 1_000,

@@ -57,7 +57,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
-use sim_core::bounds::{DURATION_NS_MAX, PERIOD_NS_MIN, check_ns};
+use sim_core::bounds::{DURATION_NS_MAX, PERIOD_NS_MIN, check, check_ns};
 use sim_core::{ConfigError, Nanos, NodeId, NodeStatus, SimBuilder, Simulation, ms, secs};
 
 pub use client::ChainClient;
@@ -227,6 +227,10 @@ impl ChainOptions {
 /// The chain replication protocol.
 pub struct Chain;
 
+/// Most servers (the chain and its master): the master and the monitor do O(n) work per
+/// event, so a chain of thousands would take minutes per run (the paper's chains are 2 to 10).
+pub const SERVERS_MAX: u32 = 100;
+
 impl Protocol for Chain {
     const NAME: &'static str = "chain";
     const DESCRIPTION: &'static str = "chain replication (van Renesse & Schneider 2004) with a master assumed reliable; servers = chain + 1 master";
@@ -254,6 +258,7 @@ impl Protocol for Chain {
                 "chain replication needs at least 2 servers: a chain of 1 or more plus the master",
             ));
         }
+        check("cluster.servers", cluster.servers, 2..=SERVERS_MAX)?;
         options.validate()?;
         let first = builder.node_count() as u32;
         let replicas: Vec<NodeId> = (first..first + cluster.servers - 1).map(NodeId).collect();

@@ -42,6 +42,7 @@ mod snapshot;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use sim_core::bounds::check;
 use sim_core::{ConfigError, Footprint, SimBuilder, Simulation};
 
 pub use client::RaftClient;
@@ -54,6 +55,11 @@ use sim_core::protocol::{BugInfo, CheckResult, Cluster, Protocol};
 
 /// The Raft protocol for the scenario runner.
 pub struct Raft;
+
+/// Most servers in a Raft cluster: a leader sorts every server's match index on each
+/// acknowledgement and the end check compares every pair of logs, so each event costs O(n) and
+/// the run's events budget would take minutes with thousands (real clusters have 3 to 7).
+pub const SERVERS_MAX: u32 = 100;
 
 /// Adds `servers` Raft servers sharing one new monitor to `builder` (which must have no nodes
 /// yet, so the servers are `n0..`) and returns the monitor.
@@ -69,6 +75,7 @@ pub fn add_servers(
             "raft needs at least 1 server",
         ));
     }
+    check("cluster.servers", servers, 1..=SERVERS_MAX)?;
     if builder.node_count() != 0 {
         return Err(ConfigError::new(
             "cluster",
