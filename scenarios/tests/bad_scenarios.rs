@@ -460,6 +460,36 @@ fn a_tampered_saved_run_is_named_file_by_file() {
     );
 }
 
+/// A directory saved before digests were recorded still replays: its files are compared with
+/// the re-run's, which catches an edit just the same.
+#[test]
+fn a_saved_run_without_digests_is_compared_with_the_rerun() {
+    let dir = saved_run();
+    let summary_path = dir.path().join("summary.json");
+    let mut summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+    summary.as_object_mut().unwrap().remove("files");
+    std::fs::write(&summary_path, summary.to_string()).unwrap();
+    let out = replay(dir.path());
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("records no file digests"),
+        "{}",
+        out.stderr
+    );
+    let history = dir.path().join("history.jsonl");
+    let text = std::fs::read_to_string(&history).unwrap();
+    std::fs::write(&history, text.replacen("\"ok\"", "\"fail\"", 1)).unwrap();
+    let out = replay(dir.path());
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr
+            .contains("history.jsonl: differs from what the re-run writes"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn a_directory_that_is_not_a_saved_run_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();
