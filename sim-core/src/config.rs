@@ -42,6 +42,14 @@ impl SimConfig {
     /// The default length of a run: 10 simulated seconds, as in a scenario file.
     pub const DURATION_NS_DEFAULT: Nanos = 10 * crate::time::SECONDS;
 
+    /// The most client operations this run can issue (0 without a workload); see
+    /// [`WorkloadConfig::ops_bound`].
+    pub fn ops_bound(&self) -> u64 {
+        self.workload.as_ref().map_or(0, |w| {
+            w.ops_bound(self.duration_ns, self.limits.history_events_max)
+        })
+    }
+
     /// Checks every number against its range (see [`crate::bounds`]) and every section
     /// against its own rules, naming the field at fault. What depends on the nodes (node ids,
     /// partitions, the memory a run needs) is checked when the simulation is built.

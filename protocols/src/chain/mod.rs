@@ -58,7 +58,9 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use sim_core::bounds::{DURATION_NS_MAX, PERIOD_NS_MIN, check, check_ns};
-use sim_core::{ConfigError, Nanos, NodeId, NodeStatus, SimBuilder, Simulation, ms, secs};
+use sim_core::{
+    ConfigError, Footprint, Nanos, NodeId, NodeStatus, SimBuilder, SimConfig, Simulation, ms, secs,
+};
 
 pub use client::ChainClient;
 pub use master::Master;
@@ -245,6 +247,16 @@ impl Protocol for Chain {
 
     fn bugs() -> &'static [BugInfo] {
         BUGS
+    }
+
+    /// Every replica holds what every operation left, plus its pending updates on disk.
+    fn footprint(_: &ChainOptions, _: Cluster, config: &SimConfig) -> Footprint {
+        Footprint {
+            server_bytes: (64 * 1024u64).saturating_add(config.ops_bound().saturating_mul(128)),
+            client_bytes: 4 * 1024,
+            message_bytes: 128,
+            op_value_bytes: 64,
+        }
     }
 
     fn populate(
