@@ -3,7 +3,7 @@
 //! the event loop, the network model and the RNG, not a protocol.
 
 use serde::{Deserialize, Serialize};
-use sim_core::{ConfigError, Ctx, Footprint, NodeId, Process, SimBuilder, TimerId};
+use sim_core::{ConfigError, Ctx, Footprint, NodeId, Process, SimBuilder, SimConfig, TimerId};
 
 use sim_core::bounds::check;
 use sim_core::protocol::{Cluster, Protocol};
@@ -87,7 +87,7 @@ impl Protocol for PingPong {
     type Options = PingPongOptions;
 
     /// A node holds only its starting balls; a ball is a small message.
-    fn footprint(options: &PingPongOptions, cluster: Cluster) -> Footprint {
+    fn footprint(options: &PingPongOptions, cluster: Cluster, _: &SimConfig) -> Footprint {
         let balls = u64::from(options.in_flight) / u64::from(cluster.servers.max(1)) + 1;
         Footprint {
             server_bytes: 256 + 4 * balls,

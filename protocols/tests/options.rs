@@ -35,11 +35,13 @@ fn refused<P: Protocol>(options: &P::Options, servers: u32, clients: u32) -> Str
     }
 }
 
+/// Builds `P` with a workload like the library's (writes stop after 3 s), or panics.
 fn admitted<P: Protocol>(options: &P::Options, servers: u32, clients: u32) {
     let config = SimConfig {
         workload: (clients > 0).then(|| WorkloadConfig {
             clients,
             mix: sim_core::OpMix::default().restricted_to(P::OPERATIONS),
+            stop_ns: Some(3 * sim_core::SECONDS),
             ..WorkloadConfig::default()
         }),
         ..SimConfig::default()
@@ -115,9 +117,9 @@ fn counts_are_bounded() {
     );
 }
 
-/// Gossip members each hold a view of every member, Raft leaders a few words per server: a
-/// cluster whose state cannot fit is refused on `cluster.servers` before anything runs,
-/// while the library's sizes are admitted.
+/// Gossip members each hold a view of every member: a cluster whose state cannot fit is
+/// refused on `cluster.servers` before anything runs (Raft and chain, whose events cost O(n),
+/// stop at 100 servers), while the library's sizes are admitted.
 #[test]
 fn clusters_too_big_for_memory_are_refused_and_the_library_sizes_admitted() {
     assert_eq!(
@@ -125,11 +127,36 @@ fn clusters_too_big_for_memory_are_refused_and_the_library_sizes_admitted() {
         "cluster.servers"
     );
     assert_eq!(
-        refused::<Raft>(&RaftOptions::default(), 100_000, 0),
+        refused::<Raft>(&RaftOptions::default(), 101, 0),
+        "cluster.servers"
+    );
+    assert_eq!(
+        refused::<Chain>(&ChainOptions::default(), 101, 0),
         "cluster.servers"
     );
     admitted::<Gossip>(&GossipOptions::default(), 10_000, 4);
-    admitted::<Raft>(&RaftOptions::default(), 1_000, 10);
+    // Every member ends up holding what every operation left: 14,000 members under writes
+    // all day could not fit (a run like it reached 15 GB before the footprint counted data).
+    let all_day = SimConfig {
+        duration_ns: 24 * 3600 * sim_core::SECONDS,
+        workload: Some(WorkloadConfig {
+            clients: 100,
+            rate_per_sec: 100_000.0,
+            mix: sim_core::OpMix::default().restricted_to(Gossip::OPERATIONS),
+            ..WorkloadConfig::default()
+        }),
+        ..SimConfig::default()
+    };
+    let cluster = Cluster {
+        servers: 14_000,
+        clients: 100,
+    };
+    match build::<Gossip>(&GossipOptions::default(), cluster, all_day) {
+        Err(SimError::Config(e)) => assert_eq!(e.field, "cluster.servers", "{e}"),
+        Err(other) => panic!("{other}"),
+        Ok(_) => panic!("14,000 members holding 100,000 operations' data fit in 2 GB?"),
+    }
+    admitted::<Raft>(&RaftOptions::default(), 100, 10);
     admitted::<PingPong>(&PingPongOptions::default(), 100_000, 0);
     let bank = TwoPcOptions {
         keys: 1_000,

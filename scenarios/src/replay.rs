@@ -25,6 +25,8 @@ pub struct Replay {
     /// Each difference between the saved directory and the re-run, one line each, starting
     /// with the file it is about.
     pub differences: Vec<String>,
+    /// Remarks that are not differences (a directory from a dsim that recorded no digests).
+    pub notes: Vec<String>,
 }
 
 impl Replay {
@@ -107,6 +109,7 @@ pub fn replay(registry: &Registry, dir: &Path) -> Result<Replay, RunError> {
             report: None,
             recorded_hash,
             differences,
+            notes: Vec::new(),
         });
     }
     let mut scenario = Scenario::from_file(&scenario_path)?;
@@ -130,22 +133,24 @@ pub fn replay(registry: &Registry, dir: &Path) -> Result<Replay, RunError> {
             verify_determinism: verified,
         },
     )?;
-    let mut differences = Vec::new();
+    let mut notes = Vec::new();
     if recorded.is_empty() {
-        differences.push(format!(
-            "{}: records no file digests (written by an older dsim?); files are compared \
-             with the re-run's only",
+        // Comparing with the re-run still catches any edit; only the digests are missing.
+        notes.push(format!(
+            "{} records no file digests (written by an older dsim?): files are compared with \
+             the re-run's only",
             out_dir::SUMMARY
         ));
     }
     out_dir::write_files(scratch.path(), &scenario.text, &report)?;
-    differences.extend(out_dir::compare(dir, &recorded, scratch.path()));
+    let mut differences = out_dir::compare(dir, &recorded, scratch.path());
     let fresh = serde_json::to_value(report.summary()).unwrap_or_default();
     differences.extend(summary_differences(&summary, &fresh));
     Ok(Replay {
         report: Some(report),
         recorded_hash,
         differences,
+        notes,
     })
 }
 

@@ -186,9 +186,10 @@ fn builder<P: Protocol>(
         validate_workload::<P>(workload).map_err(|e| config_error(scenario, &e))?;
     }
     let cluster = spec.cluster_for(&config);
+    let footprint = |builder: &SimBuilder<P::Msg>| P::footprint(options, cluster, builder.config());
     let mut builder = SimBuilder::new(config);
     P::populate(options, cluster, &mut builder).map_err(|e| config_error(scenario, &e))?;
-    builder.footprint(P::footprint(options, cluster));
+    builder.footprint(footprint(&builder));
     for (i, clock) in spec.clocks.nodes.iter().enumerate() {
         let config = sim_core::ClockConfig {
             offset_ns: clock.offset_ns,

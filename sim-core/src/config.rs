@@ -45,6 +45,14 @@ impl SimConfig {
     /// The default length of a run: 10 simulated seconds, as in a scenario file.
     pub const DURATION_NS_DEFAULT: Nanos = 10 * crate::time::SECONDS;
 
+    /// The most client operations this run can issue (0 without a workload); see
+    /// [`WorkloadConfig::ops_bound`].
+    pub fn ops_bound(&self) -> u64 {
+        self.workload.as_ref().map_or(0, |w| {
+            w.ops_bound(self.duration_ns, self.limits.history_events_max)
+        })
+    }
+
     /// Checks every number against its range (see [`crate::bounds`]) and every section
     /// against its own rules, naming the field at fault. What depends on the nodes (node ids,
     /// partitions, the memory a run needs) is checked when the simulation is built.
@@ -131,8 +139,9 @@ impl ClockSkew {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Most events one run may process (default 20 million: the 600-second ping-pong benchmark
-    /// takes 11 million). Counted, not timed, so where a run stops is deterministic.
+    /// Most events one run may process (default 10 million: 3 to 35 seconds on a 2-core
+    /// machine, depending on the protocol). Counted, not timed, so where a run stops is
+    /// deterministic.
     pub events_max: u64,
     /// Most events waiting at once, in the queue or held for a paused node (messages in
     /// flight, timers, faults; default 1 million).
@@ -155,7 +164,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            events_max: 20_000_000,
+            events_max: 10_000_000,
             queue_len_max: 1_000_000,
             history_events_max: 200_000,
             violations_kept_max: 1_000,

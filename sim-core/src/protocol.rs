@@ -178,13 +178,14 @@ pub trait Protocol {
         Vec::new()
     }
 
-    /// The memory its nodes and messages use with these options on this cluster, for the
-    /// admission check before a run (see [`crate::footprint`]). The default,
+    /// The memory its nodes and messages use with these options on this cluster under
+    /// `config`, for the admission check before a run (see [`crate::footprint`]). The default,
     /// [`Footprint::UNDECLARED`], is generous per node; a protocol meant for large clusters
-    /// declares what it really holds, and one whose state grows with the cluster says so.
-    /// Called after [`Protocol::populate`] accepted the options.
-    fn footprint(options: &Self::Options, cluster: Cluster) -> Footprint {
-        let _ = (options, cluster);
+    /// declares what it really holds, and one whose state grows with the cluster or with the
+    /// operations it serves ([`SimConfig::ops_bound`]) says so. Called after
+    /// [`Protocol::populate`] accepted the options.
+    fn footprint(options: &Self::Options, cluster: Cluster, config: &SimConfig) -> Footprint {
+        let _ = (options, cluster, config);
         Footprint::UNDECLARED
     }
 
@@ -231,9 +232,10 @@ pub fn build<P: Protocol>(
     if let Some(workload) = &config.workload {
         validate_workload::<P>(workload)?;
     }
+    let footprint_config = config.clone();
     let mut builder = SimBuilder::new(config);
     P::populate(options, cluster, &mut builder)?;
-    builder.footprint(P::footprint(options, cluster));
+    builder.footprint(P::footprint(options, cluster, &footprint_config));
     builder.build()
 }
 

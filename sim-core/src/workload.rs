@@ -155,6 +155,22 @@ impl WorkloadConfig {
     }
 }
 
+impl WorkloadConfig {
+    /// The most operations this workload can issue in a run of `duration_ns` that records at
+    /// most `history_events_max` history events: bounded by `ops_max`, by the history (two
+    /// events an operation) and by twice the target rate over the workload's window plus one
+    /// per client. Protocols size the state their operations leave behind with it.
+    pub fn ops_bound(&self, duration_ns: Nanos, history_events_max: usize) -> u64 {
+        let end = self.stop_ns.unwrap_or(duration_ns).min(duration_ns);
+        let window_s = end.saturating_sub(self.start_ns) as f64 / 1e9;
+        let by_rate = (2.0 * self.rate_per_sec * window_s).min(1e18) as u64;
+        by_rate
+            .saturating_add(u64::from(self.clients))
+            .min(history_events_max as u64 / 2 + 1)
+            .min(self.ops_max.unwrap_or(u64::MAX))
+    }
+}
+
 /// The generator at run time.
 #[derive(Debug)]
 pub struct Workload {
@@ -328,6 +344,26 @@ mod tests {
         w.next_op();
         w.next_op();
         assert!(!w.may_start(15));
+    }
+
+    /// The operations a workload can issue are bounded by its rate over its window, by
+    /// `ops_max` and by the history, whichever is least.
+    #[test]
+    fn the_operations_a_workload_can_issue_are_bounded() {
+        let w = WorkloadConfig {
+            clients: 4,
+            rate_per_sec: 100.0,
+            stop_ns: Some(3 * crate::time::SECONDS),
+            ..Default::default()
+        };
+        assert_eq!(w.ops_bound(10 * crate::time::SECONDS, 1_000_000), 604);
+        assert_eq!(w.ops_bound(crate::time::SECONDS, 1_000_000), 204);
+        assert_eq!(w.ops_bound(10 * crate::time::SECONDS, 100), 51);
+        let capped = WorkloadConfig {
+            ops_max: Some(7),
+            ..w
+        };
+        assert_eq!(capped.ops_bound(10 * crate::time::SECONDS, 1_000_000), 7);
     }
 
     #[test]

@@ -57,8 +57,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
-use sim_core::bounds::{DURATION_NS_MAX, PERIOD_NS_MIN, check_ns};
-use sim_core::{ConfigError, Nanos, NodeId, NodeStatus, SimBuilder, Simulation, ms, secs};
+use sim_core::bounds::{DURATION_NS_MAX, PERIOD_NS_MIN, check, check_ns};
+use sim_core::{
+    ConfigError, Footprint, Nanos, NodeId, NodeStatus, SimBuilder, SimConfig, Simulation, ms, secs,
+};
 
 pub use client::ChainClient;
 pub use master::Master;
@@ -227,6 +229,10 @@ impl ChainOptions {
 /// The chain replication protocol.
 pub struct Chain;
 
+/// Most servers (the chain and its master): the master and the monitor do O(n) work per
+/// event, so a chain of thousands would take minutes per run (the paper's chains are 2 to 10).
+pub const SERVERS_MAX: u32 = 100;
+
 impl Protocol for Chain {
     const NAME: &'static str = "chain";
     const DESCRIPTION: &'static str = "chain replication (van Renesse & Schneider 2004) with a master assumed reliable; servers = chain + 1 master";
@@ -243,6 +249,16 @@ impl Protocol for Chain {
         BUGS
     }
 
+    /// Every replica holds what every operation left, plus its pending updates on disk.
+    fn footprint(_: &ChainOptions, _: Cluster, config: &SimConfig) -> Footprint {
+        Footprint {
+            server_bytes: (64 * 1024u64).saturating_add(config.ops_bound().saturating_mul(128)),
+            client_bytes: 4 * 1024,
+            message_bytes: 128,
+            op_value_bytes: 64,
+        }
+    }
+
     fn populate(
         options: &ChainOptions,
         cluster: Cluster,
@@ -254,6 +270,7 @@ impl Protocol for Chain {
                 "chain replication needs at least 2 servers: a chain of 1 or more plus the master",
             ));
         }
+        check("cluster.servers", cluster.servers, 2..=SERVERS_MAX)?;
         options.validate()?;
         let first = builder.node_count() as u32;
         let replicas: Vec<NodeId> = (first..first + cluster.servers - 1).map(NodeId).collect();

@@ -69,7 +69,7 @@ pub mod view;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use sim_core::{ConfigError, Footprint, SimBuilder, Simulation};
+use sim_core::{ConfigError, Footprint, SimBuilder, SimConfig, Simulation};
 
 pub use client::GossipClient;
 pub use member::Member;
@@ -126,11 +126,15 @@ impl Protocol for Gossip {
     }
 
     /// Every member holds a view of every member (4 bytes each) and the monitor a track of
-    /// each; the rest (data, piggyback buffer, relays) is bounded by the options.
-    fn footprint(options: &GossipOptions, cluster: Cluster) -> Footprint {
+    /// each; every member ends up with the data every operation left (a register, a counter
+    /// entry of the member that took the increment, about 64 bytes); the rest is bounded by
+    /// the options.
+    fn footprint(options: &GossipOptions, cluster: Cluster, config: &SimConfig) -> Footprint {
         let piggyback = 16 * options.piggyback_buffer_max as u64;
+        let data = config.ops_bound().saturating_mul(64);
         Footprint {
-            server_bytes: 4 * u64::from(cluster.servers) + 32 * 1024 + piggyback,
+            server_bytes: (4 * u64::from(cluster.servers) + 32 * 1024 + piggyback)
+                .saturating_add(data),
             client_bytes: 4 * 1024,
             message_bytes: 256,
             op_value_bytes: 64,

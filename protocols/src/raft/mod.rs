@@ -42,7 +42,8 @@ mod snapshot;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use sim_core::{ConfigError, Footprint, NodeId, SimBuilder, Simulation};
+use sim_core::bounds::check;
+use sim_core::{ConfigError, Footprint, NodeId, SimBuilder, SimConfig, Simulation};
 
 pub use client::RaftClient;
 use kv::KvState;
@@ -55,6 +56,14 @@ use sim_core::protocol::{BugInfo, CheckResult, Cluster, Protocol};
 
 /// The Raft protocol for the scenario runner.
 pub struct Raft;
+
+/// What one operation leaves in a replica's state machine, at most (a value and its key).
+pub const OP_STATE_BYTES: u64 = 64;
+
+/// Most servers in a Raft cluster: a leader sorts every server's match index on each
+/// acknowledgement and the end check compares every pair of logs, so each event costs O(n) and
+/// the run's events budget would take minutes with thousands (real clusters have 3 to 7).
+pub const SERVERS_MAX: u32 = 100;
 
 /// Adds `servers` Raft servers sharing one new monitor to `builder` (which must have no nodes
 /// yet, so the servers are `n0..`) and returns the monitor.
@@ -70,6 +79,7 @@ pub fn add_servers(
             "raft needs at least 1 server",
         ));
     }
+    check("cluster.servers", servers, 1..=SERVERS_MAX)?;
     if builder.node_count() != 0 {
         return Err(ConfigError::new(
             "cluster",
@@ -127,9 +137,13 @@ impl Protocol for Raft {
         Ok(())
     }
 
-    fn footprint(options: &RaftOptions, cluster: Cluster) -> Footprint {
+    /// Besides its log and its per-server words, every server's state machine holds what
+    /// every operation left (an appended element, a written value).
+    fn footprint(options: &RaftOptions, cluster: Cluster, config: &SimConfig) -> Footprint {
         Footprint {
-            server_bytes: options.server_bytes(cluster.servers),
+            server_bytes: options
+                .server_bytes(cluster.servers)
+                .saturating_add(config.ops_bound().saturating_mul(OP_STATE_BYTES)),
             client_bytes: 4 * 1024,
             // AppendEntries carry a few entries on average; most messages carry none.
             message_bytes: 128,

@@ -36,7 +36,9 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use sim_core::bounds::{DURATION_NS_MAX, KEYS_MAX, PERIOD_NS_MIN, check, check_f64, check_ns};
-use sim_core::{ConfigError, EventType, Footprint, Nanos, NodeId, SimBuilder, Simulation, ms};
+use sim_core::{
+    ConfigError, EventType, Footprint, Nanos, NodeId, SimBuilder, SimConfig, Simulation, ms,
+};
 
 use checks::FinalState;
 use client::{Client, TxnShape, WorkloadKind};
@@ -308,7 +310,7 @@ impl Protocol for TwoPc {
     /// A transaction's messages and its history entry list its operations (every account, for
     /// a bank's snapshot), about 150 bytes each in the history; participants hold their share
     /// of the keys and their logs.
-    fn footprint(options: &TwoPcOptions, cluster: Cluster) -> Footprint {
+    fn footprint(options: &TwoPcOptions, cluster: Cluster, _: &SimConfig) -> Footprint {
         let ops = options.txn_ops();
         let participants = u64::from(cluster.servers.saturating_sub(1)).max(1);
         // A participant holds the keys written so far: all of a bank's, a share of the rest.

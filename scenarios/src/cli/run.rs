@@ -183,6 +183,9 @@ pub fn replay(registry: &Registry, args: &ReplayArgs) -> ExitCode {
             );
         }
     }
+    for note in &replay.notes {
+        eprintln!("replay: note: {note}");
+    }
     for difference in &replay.differences {
         eprintln!("replay: DIFFERENT {difference}");
     }

@@ -120,6 +120,11 @@ impl<M: Message> SimBuilder<M> {
         self.describe_events = true;
     }
 
+    /// The configuration the run will use.
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
     /// Number of nodes added so far.
     pub fn node_count(&self) -> usize {
         self.nodes.len()
