@@ -79,11 +79,20 @@ fn every_saved_corpus_input_and_fixed_finding_replays_clean() {
     assert!(replayed > 0, "no saved inputs found under scenarios/fuzz");
 }
 
+/// Targets whose seeds are only the public histories, which a checkout without
+/// `../shared/histories` does not have.
+const SHARED_SEEDS_ONLY: [&str; 3] = ["history-edn", "history-etcd-log", "history-kv-edn"];
+
 #[test]
 fn a_short_seeded_campaign_of_each_target_finds_nothing_new() {
     let scratch = tempfile::tempdir().expect("temporary folder");
     let findings = scratch.path().display().to_string();
+    let shared = repo().join("../shared/histories").is_dir();
     for (target, execs) in TARGETS {
+        if !shared && SHARED_SEEDS_ONLY.contains(&target) {
+            eprintln!("{target}: skipped, no ../shared/histories to seed it");
+            continue;
+        }
         let execs_arg = execs.to_string();
         let (ok, text) = fuzz(&[
             "campaign",
