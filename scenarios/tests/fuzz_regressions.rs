@@ -62,6 +62,7 @@ fn saved_inputs(target: &str) -> Vec<PathBuf> {
 
 #[test]
 fn every_saved_corpus_input_and_fixed_finding_replays_clean() {
+    // A bug once found and fixed stays fixed; our own seeds never become findings.
     let mut replayed = 0;
     for (target, _) in TARGETS {
         let dirs = saved_inputs(target);
@@ -85,6 +86,7 @@ const SHARED_SEEDS_ONLY: [&str; 3] = ["history-edn", "history-etcd-log", "histor
 
 #[test]
 fn a_short_seeded_campaign_of_each_target_finds_nothing_new() {
+    // The same 19,900 inputs every run end cleanly, or as a bug already on file.
     let scratch = tempfile::tempdir().expect("temporary folder");
     let findings = scratch.path().display().to_string();
     let shared = repo().join("../shared/histories").is_dir();
