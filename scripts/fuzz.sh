@@ -53,7 +53,7 @@ afl_campaign() {
   AFL_MAP_SIZE="$map_size" AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
     DSIM_FUZZ_TARGET="$target" \
     nice -n "${DSIM_FUZZ_NICE:-10}" cargo afl fuzz -i "$afl_seeds" -o "$out" -V "$seconds" \
-    -t 5000 -m 2048 "$@" "$dir/release/dsim-fuzz-afl" >"$out/afl-fuzz.log" 2>&1 || {
+    -t 5000 -m 2048 "$@" "$dir/release/dsim-fuzz-afl" </dev/null >"$out/afl-fuzz.log" 2>&1 || {
     tail -n 20 "$out/afl-fuzz.log" >&2
     return 2
   }
