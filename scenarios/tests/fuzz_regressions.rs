@@ -62,6 +62,7 @@ fn saved_inputs(target: &str) -> Vec<PathBuf> {
 
 #[test]
 fn every_saved_corpus_input_and_fixed_finding_replays_clean() {
+    // A bug once found and fixed stays fixed; our own seeds never become findings.
     let mut replayed = 0;
     for (target, _) in TARGETS {
         let dirs = saved_inputs(target);
@@ -79,12 +80,22 @@ fn every_saved_corpus_input_and_fixed_finding_replays_clean() {
     assert!(replayed > 0, "no saved inputs found under scenarios/fuzz");
 }
 
+/// Targets whose seeds are only the public histories, which a checkout without
+/// `../shared/histories` does not have.
+const SHARED_SEEDS_ONLY: [&str; 3] = ["history-edn", "history-etcd-log", "history-kv-edn"];
+
 #[test]
 #[ignore = "after the merge of the inputs and histories branches the campaign's worker dies outside an input (exit 2); to be found with scripts/fuzz.sh before it runs in CI again"]
 fn a_short_seeded_campaign_of_each_target_finds_nothing_new() {
+    // The same 19,900 inputs every run end cleanly, or as a bug already on file.
     let scratch = tempfile::tempdir().expect("temporary folder");
     let findings = scratch.path().display().to_string();
+    let shared = repo().join("../shared/histories").is_dir();
     for (target, execs) in TARGETS {
+        if !shared && SHARED_SEEDS_ONLY.contains(&target) {
+            eprintln!("{target}: skipped, no ../shared/histories to seed it");
+            continue;
+        }
         let execs_arg = execs.to_string();
         let (ok, text) = fuzz(&[
             "campaign",

@@ -124,6 +124,7 @@ fn every_library_scenario_passes_on_its_own_seed() {
 
 #[test]
 fn every_library_scenario_builds_without_running_and_build_refuses_what_a_run_refuses() {
+    // Registry::build is a run's checks without the run: same acceptance, same errors.
     let registry = scenarios::Registry::builtin();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("library");
     for name in library() {
