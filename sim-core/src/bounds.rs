@@ -57,14 +57,19 @@ pub fn check<T: PartialOrd + Display>(
     if range.contains(&value) {
         return Ok(());
     }
-    Err(ConfigError::new(
+    Err(out_of_range(field, &value, &range))
+}
+
+/// The error of [`check`] and [`check_f64`]: the field, the value and the range.
+fn out_of_range<T: Display>(field: &str, value: &T, range: &RangeInclusive<T>) -> ConfigError {
+    ConfigError::new(
         field,
         format!(
             "{value} is out of range; allowed: {} to {}",
             range.start(),
             range.end()
         ),
-    ))
+    )
 }
 
 /// [`check`] for a float: NaN and infinities are out of every range.
@@ -72,14 +77,7 @@ pub fn check_f64(field: &str, value: f64, range: RangeInclusive<f64>) -> Result<
     if value.is_finite() && range.contains(&value) {
         return Ok(());
     }
-    Err(ConfigError::new(
-        field,
-        format!(
-            "{value} is out of range; allowed: {} to {}",
-            range.start(),
-            range.end()
-        ),
-    ))
+    Err(out_of_range(field, &value, &range))
 }
 
 /// [`check`] for nanoseconds: the value and the range are also shown with units.

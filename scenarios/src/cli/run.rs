@@ -80,21 +80,14 @@ fn run_inner(context: &Context<'_>, args: &RunArgs) -> Result<bool, RunError> {
         let summary = serde_json::to_string_pretty(&summary).unwrap_or_default();
         write(&dir.join(out_dir::SUMMARY), summary.as_bytes())?;
     }
-    if args.json {
+    print_report(&report, args.json);
+    if !args.json && !report.ok {
+        let seed = report.seed;
         outln!(
-            "{}",
-            serde_json::to_string(&report.summary()).unwrap_or_default()
+            "reproduce: {} run {} --seed {seed}",
+            context.program,
+            args.file.display()
         );
-    } else {
-        out!("{}", report.to_text());
-        if !report.ok {
-            let seed = report.seed;
-            outln!(
-                "reproduce: {} run {} --seed {seed}",
-                context.program,
-                args.file.display()
-            );
-        }
     }
     Ok(report.ok)
 }
@@ -165,14 +158,7 @@ pub fn replay(registry: &Registry, args: &ReplayArgs) -> ExitCode {
         Ok(replay) => replay,
     };
     if let Some(report) = &replay.report {
-        if args.json {
-            outln!(
-                "{}",
-                serde_json::to_string(&report.summary()).unwrap_or_default()
-            );
-        } else {
-            out!("{}", report.to_text());
-        }
+        print_report(report, args.json);
         let new_hash = format!("{:016x}", report.trace_hash);
         if replay.same_hash() {
             eprintln!("replay: same trace hash {new_hash} as recorded");
@@ -262,4 +248,16 @@ pub fn shrink(context: &Context<'_>, args: &ShrinkArgs) -> ExitCode {
         args.seed
     );
     ExitCode::SUCCESS
+}
+
+/// Prints a run's report: one JSON object, or the human summary.
+fn print_report(report: &crate::RunReport, json: bool) {
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string(&report.summary()).unwrap_or_default()
+        );
+    } else {
+        out!("{}", report.to_text());
+    }
 }
