@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
 # Mutation score of one protocol, measured the way issue 13 asks: cargo-mutants lists the
-# mutants of protocols/src/<protocol>, a seeded random sample of them is applied one at a time,
-# and each is judged only by a sweep of that protocol's library scenarios
-# (scenarios/tests/mutation_sweep.rs, SEEDS seeds each), not by the whole suite. (cargo-mutants
-# 27 runs only the mutated package's tests, and the judge lives in scenarios, so this script
-# applies its diffs itself.) A full run builds once per mutant, too slow for 2 cores.
+# mutants of protocols/src/<protocol>, a seeded random sample of them is judged, each only by a
+# sweep of that protocol's library scenarios (scenarios/tests/mutation_sweep.rs, SEEDS seeds
+# each), not by the whole suite.
 #
 #   scripts/mutants.sh PROTOCOL [SAMPLE] [SEED] [SEEDS]
-#   scripts/mutants.sh raft 40 1 20      # 40 mutants of protocols/src/raft/, sample seed 1, 20 seeds
+#   scripts/mutants.sh raft 60 1 20      # 60 mutants of protocols/src/raft/, sample seed 1, 20 seeds
+#
+# One build serves the whole sample (mutant schemata): scripts/mutants-schemata writes every
+# sampled mutant into a copy of the committed tree (git HEAD) at once, each behind a switch
+# that `DSIM_MUTANT=ID` turns on, and the judge runs once per mutant. (cargo-mutants itself
+# builds once per mutant, over a minute each here; its version 27 also runs only the mutated
+# package's tests, and the judge lives in scenarios.) A mutant that does not compile is found
+# by `cargo check` and left out as unviable, as is one the schema could not place.
 #
 # Prints the score with a 95% Wilson interval and lists the missed mutants, which a person then
-# judges (an equivalent mutant is not a miss); a mutant that does not build is left out. It
-# edits protocols/src in place and restores each file with `git checkout` (commit or stash
-# your own changes to protocols/src first). Results: target/mutants/PROTOCOL/. Not run by CI.
+# judges (an equivalent mutant is not a miss). Results: target/mutants/PROTOCOL/ (sample.json,
+# results.json). Not run by CI. Needs python3; installs cargo-mutants if it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 protocol=${1:?usage: scripts/mutants.sh PROTOCOL [SAMPLE] [SEED] [SEEDS]}
-sample=${2:-40}
+sample=${2:-60}
 seed=${3:-1}
 seeds=${4:-20}
 version=27.1.0
@@ -30,42 +34,134 @@ case "$protocol" in
   raft | chain | gossip | twopc) files="protocols/src/$protocol/**/*.rs" ;;
   *) echo "unknown protocol $protocol (register, raft, chain, gossip, twopc)" >&2; exit 2 ;;
 esac
-if [ -n "$(git status --porcelain -- protocols/src)" ]; then
-  echo "protocols/src has uncommitted changes; commit or stash them first" >&2
-  exit 2
-fi
-out=target/mutants/$protocol
+repo=$PWD
+out=$repo/target/mutants/$protocol
+copy=$repo/target/mutants/src
 mkdir -p "$out"
-cargo mutants --list --json --diff --package protocols --file "$files" > "$out/all.json"
-cargo test --quiet -p scenarios --test mutation_sweep --no-run
+export CARGO_TARGET_DIR=$repo/target/mutants/target
+(cd scripts/mutants-schemata && cargo build --release --locked --quiet)
+schemata=$CARGO_TARGET_DIR/release/mutants-schemata
 
-DSIM_MUTATION_PROTOCOL=$protocol DSIM_MUTATION_SEEDS=$seeds \
-python3 - "$out" "$sample" "$seed" <<'PY'
-import json, math, pathlib, random, subprocess, sys
-out, sample, seed = pathlib.Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+# The committed tree, listed and copied: the score is of a commit, not of a working tree.
+rm -rf "$copy" && mkdir -p "$copy"
+git archive HEAD | tar -x -C "$copy"
+(cd "$copy" && cargo mutants --list --json --package protocols --file "$files") > "$out/all.json"
+git rev-parse HEAD > "$out/commit"
+
+python3 - "$out" "$copy" "$schemata" "$sample" "$seed" "$seeds" "$protocol" <<'PY'
+import json, math, os, pathlib, random, re, subprocess, sys
+out, copy, schemata = map(pathlib.Path, sys.argv[1:4])
+sample, seed, seeds, protocol = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], sys.argv[7]
 mutants = json.loads((out / "all.json").read_text())
 random.Random(seed).shuffle(mutants)
 picked = mutants[:sample]
-print(f"{len(mutants)} mutants; judging a sample of {len(picked)} (seed {seed})", flush=True)
-judge = ["cargo", "test", "--quiet", "-p", "scenarios", "--test", "mutation_sweep", "--", "--ignored"]
-results = {"caught": [], "missed": [], "unviable": [], "timeout": []}
-for i, m in enumerate(picked, 1):
-    path = m["file"]
-    subprocess.run(["patch", "--quiet", path], input=m["diff"], text=True, check=True)
-    try:
-        build = subprocess.run(judge[:7] + ["--no-run"], capture_output=True, text=True)
-        if build.returncode != 0:
-            verdict = "unviable"
+for i, m in enumerate(picked):
+    m["id"] = i
+    m.pop("diff", None)
+(out / "sample.json").write_text(json.dumps(picked, indent=1))
+print(f"{len(mutants)} mutants; a sample of {len(picked)} (seed {seed})", flush=True)
+
+files = sorted({m["file"] for m in picked})
+originals = {f: (copy / f).read_text() for f in files}
+lib = copy / "protocols/src/lib.rs"
+lib.write_text(lib.read_text() + """
+/// Whether mutant `id` of scripts/mutants.sh's schema is on (`DSIM_MUTANT=id`).
+#[doc(hidden)]
+pub fn mutant_active(id: u32) -> bool {
+    static ACTIVE: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    *ACTIVE.get_or_init(|| std::env::var("DSIM_MUTANT").ok().and_then(|v| v.parse().ok())) == Some(id)
+}
+""")
+marker = re.compile(r"mutant_active\((\d+)u32\)")
+
+def offset(text, line, column):
+    lines = text.split("\n")
+    return sum(len(l) + 1 for l in lines[: line - 1]) + column - 1
+
+def write_schema(ids):
+    for f, text in originals.items():
+        (copy / f).write_text(text)
+    chosen = [m for m in picked if m["id"] in ids]
+    run = subprocess.run([str(schemata), str(copy)], input=json.dumps(chosen),
+                         capture_output=True, text=True, check=True)
+    return json.loads(run.stdout)
+
+def blame(messages):
+    """The ids of the mutants the compile errors point at."""
+    ids = set()
+    for msg in messages:
+        spans = [s for s in msg.get("spans", []) if s.get("is_primary")]
+        if not spans:
+            continue
+        s = spans[0]
+        text = (copy / s["file_name"]).read_text()
+        lo = offset(text, s["line_start"], s["column_start"])
+        hi = offset(text, s["line_end"], s["column_end"])
+        inside = [int(x.group(1)) for x in marker.finditer(text, lo, hi)]
+        before = [int(x.group(1)) for x in marker.finditer(text, 0, lo)]
+        if inside:
+            ids.update(inside)
+        elif before:
+            ids.add(before[-1])
         else:
-            try:
-                run = subprocess.run(judge, capture_output=True, text=True, timeout=600)
-                verdict = "caught" if run.returncode != 0 else "missed"
-            except subprocess.TimeoutExpired:
-                verdict = "timeout"
-    finally:
-        subprocess.run(["git", "checkout", "--quiet", "--", path], check=True)
-    results[verdict].append(m["name"])
-    print(f"[{i}/{len(picked)}] {verdict:8} {m['name']}", flush=True)
+            sys.exit(f"cannot tell which mutant breaks the build: {msg['rendered']}")
+    return ids
+
+viable = {m["id"] for m in picked}
+unviable, unplaced = set(), set()
+while True:
+    placed = write_schema(viable)
+    unplaced |= set(placed["unplaced"])
+    viable -= unplaced
+    check = subprocess.run(["cargo", "check", "--quiet", "--locked", "-p", "protocols",
+                            "--message-format=json"], cwd=copy, capture_output=True, text=True)
+    errors = []
+    for line in check.stdout.splitlines():
+        record = json.loads(line)
+        if record.get("reason") == "compiler-message" and record["message"]["level"] == "error":
+            errors.append(record["message"])
+    if check.returncode == 0:
+        break
+    broken = blame(errors)
+    if not broken:
+        sys.exit("the schema does not build:\n" + check.stderr[-3000:])
+    unviable |= broken
+    viable -= broken
+print(f"{len(viable)} viable; {len(unviable)} do not compile; {len(unplaced)} not placed by the schema",
+      flush=True)
+
+build = subprocess.run(["cargo", "test", "--locked", "-p", "scenarios", "--test", "mutation_sweep",
+                        "--no-run", "--message-format=json"], cwd=copy, capture_output=True,
+                       text=True)
+if build.returncode != 0:
+    sys.exit("the judge does not build:\n" + build.stderr[-3000:])
+judge = [json.loads(l)["executable"] for l in build.stdout.splitlines()
+         if json.loads(l).get("executable")][-1]
+env = dict(os.environ, DSIM_MUTATION_PROTOCOL=protocol, DSIM_MUTATION_SEEDS=seeds)
+
+def judged(mutant_id):
+    e = dict(env)
+    if mutant_id is not None:
+        e["DSIM_MUTANT"] = str(mutant_id)
+    try:
+        run = subprocess.run([judge, "--ignored", "--quiet"], env=e, capture_output=True,
+                             text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        return "timeout", ""
+    why = next((l for l in (run.stdout + run.stderr).splitlines() if "failing runs" in l), "")
+    return ("caught" if run.returncode != 0 else "missed"), why.strip()
+
+verdict, why = judged(None)
+if verdict != "missed":
+    sys.exit(f"the original code does not pass its own judge: {why}")
+results = {"caught": [], "missed": [], "timeout": [],
+           "unviable": [m["name"] for m in picked if m["id"] in unviable],
+           "unplaced": [m["name"] for m in picked if m["id"] in unplaced]}
+order = [m for m in picked if m["id"] in viable]
+for i, m in enumerate(order, 1):
+    verdict, why = judged(m["id"])
+    results[verdict].append(m["name"] if verdict != "caught" else f"{m['name']} -- {why}")
+    print(f"[{i}/{len(order)}] {verdict:8} {m['name']}", flush=True)
 (out / "results.json").write_text(json.dumps(results, indent=1))
 k = len(results["caught"]) + len(results["timeout"])
 n = k + len(results["missed"])
@@ -75,7 +171,8 @@ z, p = 1.96, k / n
 centre = (p + z * z / (2 * n)) / (1 + z * z / n)
 half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
 print(f"score {k}/{n} = {100 * p:.1f}% (95% interval {100 * (centre - half):.1f}-{100 * (centre + half):.1f}%); "
-      f"{len(results['unviable'])} unviable (did not build) left out")
+      f"{len(results['timeout'])} of the caught by timeout; {len(unviable)} unviable and "
+      f"{len(unplaced)} unplaced left out")
 for name in results["missed"]:
     print("  missed:", name)
 PY
