@@ -135,8 +135,9 @@ build = subprocess.run(["cargo", "test", "--locked", "-p", "scenarios", "--test"
                        text=True)
 if build.returncode != 0:
     sys.exit("the judge does not build:\n" + build.stderr[-3000:])
-judge = [json.loads(l)["executable"] for l in build.stdout.splitlines()
-         if json.loads(l).get("executable")][-1]
+artifacts = [json.loads(l) for l in build.stdout.splitlines()]
+judge = next(a["executable"] for a in artifacts
+             if a.get("executable") and a["target"]["kind"] == ["test"])
 env = dict(os.environ, DSIM_MUTATION_PROTOCOL=protocol, DSIM_MUTATION_SEEDS=seeds)
 
 def judged(mutant_id):

@@ -153,9 +153,12 @@ impl VisitMut for Schema<'_> {
     }
 
     fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {
+        // Where the guard and the pattern start, before any mutant inside them is written in.
+        let guard_at = arm.guard.as_ref().map(|(_, guard)| start(guard.span()));
+        let pattern_at = start(arm.pat.span());
         visit_mut::visit_arm_mut(self, arm);
-        if let Some((_, guard)) = &mut arm.guard {
-            let found = self.matching("MatchArmGuard", start(guard.span()));
+        if let (Some((_, guard)), Some(at)) = (&mut arm.guard, guard_at) {
+            let found = self.matching("MatchArmGuard", at);
             if !found.is_empty() {
                 let variants = found
                     .iter()
@@ -168,7 +171,7 @@ impl VisitMut for Schema<'_> {
                 **guard = Self::parse_expr(self.switch(variants, original));
             }
         }
-        for m in self.matching("MatchArm", start(arm.pat.span())) {
+        for m in self.matching("MatchArm", pattern_at) {
             self.placed.push(m.id);
             let id = m.id;
             let kept = match &arm.guard {
