@@ -83,18 +83,22 @@ impl Schema<'_> {
             .collect()
     }
 
-    /// `if active(a) { A } else if active(b) { B } else { original }`.
-    fn switch(&mut self, variants: Vec<(u32, TokenStream)>, original: TokenStream) -> TokenStream {
+    /// `(if active(a) { A } else if active(b) { B } else { original })`, or nothing (and the
+    /// mutants left unplaced) where that is not an expression, as around a `let` of a let
+    /// chain.
+    fn switch(
+        &mut self,
+        variants: Vec<(u32, TokenStream)>,
+        original: TokenStream,
+    ) -> Option<syn::Expr> {
         let mut out = original;
+        let ids: Vec<u32> = variants.iter().map(|(id, _)| *id).collect();
         for (id, mutated) in variants.into_iter().rev() {
-            self.placed.push(id);
             out = quote! { if crate::mutant_active(#id) { #mutated } else { #out } };
         }
-        out
-    }
-
-    fn parse_expr(tokens: TokenStream) -> syn::Expr {
-        syn::parse2(quote! { (#tokens) }).expect("a schema expression parses")
+        let expr = syn::parse2(quote! { (#out) }).ok()?;
+        self.placed.extend(ids);
+        Some(expr)
     }
 }
 
@@ -108,6 +112,13 @@ impl VisitMut for Schema<'_> {
                     return;
                 }
                 let (left, right) = (&binary.left, &binary.right);
+                if [left, right]
+                    .iter()
+                    .any(|side| matches!(***side, syn::Expr::Let(_)))
+                {
+                    // A let chain's `&&`: its bindings cannot move into a branch.
+                    return;
+                }
                 let variants = found
                     .iter()
                     .filter_map(|m| {
@@ -116,7 +127,9 @@ impl VisitMut for Schema<'_> {
                     })
                     .collect();
                 let original = quote! { #binary };
-                *expr = Self::parse_expr(self.switch(variants, original));
+                if let Some(switched) = self.switch(variants, original) {
+                    *expr = switched;
+                }
             }
             syn::Expr::Unary(unary) => {
                 let found = self.matching("UnaryOperator", start(unary.op.span()));
@@ -126,7 +139,9 @@ impl VisitMut for Schema<'_> {
                 let inner = &unary.expr;
                 let variants = found.iter().map(|m| (m.id, quote! { #inner })).collect();
                 let original = quote! { #unary };
-                *expr = Self::parse_expr(self.switch(variants, original));
+                if let Some(switched) = self.switch(variants, original) {
+                    *expr = switched;
+                }
             }
             syn::Expr::Struct(literal) => {
                 let Some(rest) = literal.rest.clone() else {
@@ -144,8 +159,10 @@ impl VisitMut for Schema<'_> {
                         .map(|m| (m.id, quote! { (#rest).#member }))
                         .collect();
                     let original = quote! { #value };
-                    field.expr = Self::parse_expr(self.switch(variants, original));
-                    field.colon_token.get_or_insert_with(Default::default);
+                    if let Some(switched) = self.switch(variants, original) {
+                        field.expr = switched;
+                        field.colon_token.get_or_insert_with(Default::default);
+                    }
                 }
             }
             _ => {}
@@ -168,17 +185,21 @@ impl VisitMut for Schema<'_> {
                     })
                     .collect();
                 let original = quote! { #guard };
-                **guard = Self::parse_expr(self.switch(variants, original));
+                if let Some(switched) = self.switch(variants, original) {
+                    **guard = switched;
+                }
             }
         }
         for m in self.matching("MatchArm", pattern_at) {
-            self.placed.push(m.id);
             let id = m.id;
             let kept = match &arm.guard {
-                Some((_, guard)) => quote! { !crate::mutant_active(#id) && (#guard) },
-                None => quote! { !crate::mutant_active(#id) },
+                Some((_, guard)) => quote! { (!crate::mutant_active(#id) && (#guard)) },
+                None => quote! { (!crate::mutant_active(#id)) },
             };
-            arm.guard = Some((Default::default(), Box::new(Self::parse_expr(kept))));
+            if let Ok(kept) = syn::parse2(kept) {
+                self.placed.push(id);
+                arm.guard = Some((Default::default(), Box::new(kept)));
+            }
         }
     }
 
@@ -214,9 +235,9 @@ impl Schema<'_> {
             .iter()
             .filter(|m| {
                 m.genre == "FnValue"
-                    && m.function.as_ref().is_some_and(|f| {
-                        f.function_name.rsplit("::").next() == Some(name)
-                    })
+                    && m.function
+                        .as_ref()
+                        .is_some_and(|f| f.function_name.rsplit("::").next() == Some(name))
                     && key(&m.span.start) >= open
                     && key(&m.span.end) <= close
             })
