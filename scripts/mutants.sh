@@ -6,6 +6,7 @@
 #
 #   scripts/mutants.sh PROTOCOL [SAMPLE] [SEED] [SEEDS]
 #   scripts/mutants.sh raft 60 1 20      # 60 mutants of protocols/src/raft/, sample seed 1, 20 seeds
+#   DSIM_MUTANTS_REV=746e92a scripts/mutants.sh raft   # the same, of an older commit
 #
 # One build serves the whole sample (mutant schemata): scripts/mutants-schemata writes every
 # sampled mutant into a copy of the committed tree (git HEAD) at once, each behind a switch
@@ -23,6 +24,7 @@ protocol=${1:?usage: scripts/mutants.sh PROTOCOL [SAMPLE] [SEED] [SEEDS]}
 sample=${2:-60}
 seed=${3:-1}
 seeds=${4:-20}
+rev=${DSIM_MUTANTS_REV:-HEAD}
 version=27.1.0
 
 if ! cargo mutants --version 2>/dev/null | grep -q "$version"; then
@@ -42,11 +44,18 @@ export CARGO_TARGET_DIR=$repo/target/mutants/target
 (cd scripts/mutants-schemata && cargo build --release --locked --quiet)
 schemata=$CARGO_TARGET_DIR/release/mutants-schemata
 
-# The committed tree, listed and copied: the score is of a commit, not of a working tree.
+# The committed tree (HEAD, or DSIM_MUTANTS_REV), listed and copied: the score is of a commit,
+# not of a working tree.
 rm -rf "$copy" && mkdir -p "$copy"
-git archive HEAD | tar -x -C "$copy"
-(cd "$copy" && cargo mutants --list --json --package protocols --file "$files") > "$out/all.json"
-git rev-parse HEAD > "$out/commit"
+git archive "$rev" | tar -x -C "$copy"
+# The population is the implementation, not its oracle: the checks, monitors, experiments and
+# metrics are what judges a mutant, and a mutant of a check that correct code passes anyway
+# proves nothing about the tests.
+oracle='::(metrics|footprint|server_bytes|end_checks|liveness|bugs|converged|quiet_from|state_agreement|log_matching_at_end|difference)\b'
+(cd "$copy" && cargo mutants --list --json --package protocols --file "$files" \
+  --exclude '**/checks.rs' --exclude '**/monitor.rs' --exclude '**/experiment.rs' \
+  --exclude '**/session.rs' --exclude-re "$oracle") > "$out/all.json"
+git rev-parse "$rev" > "$out/commit"
 
 python3 - "$out" "$copy" "$schemata" "$sample" "$seed" "$seeds" "$protocol" <<'PY'
 import json, math, os, pathlib, random, re, subprocess, sys
@@ -133,9 +142,11 @@ print(f"{len(viable)} viable; {len(unviable)} do not compile; {len(unplaced)} no
 build = subprocess.run(["cargo", "test", "--locked", "-p", "scenarios", "--test", "mutation_sweep",
                         "--no-run", "--message-format=json"], cwd=copy, capture_output=True,
                        text=True)
-if build.returncode != 0:
-    sys.exit("the judge does not build:\n" + build.stderr[-3000:])
 artifacts = [json.loads(l) for l in build.stdout.splitlines()]
+if build.returncode != 0:
+    rendered = [a["message"]["rendered"] for a in artifacts
+                if a.get("reason") == "compiler-message" and a["message"]["level"] == "error"]
+    sys.exit("the judge does not build:\n" + "".join(rendered)[-6000:] + build.stderr[-1000:])
 judge = next(a["executable"] for a in artifacts
              if a.get("executable") and a["target"]["kind"] == ["test"])
 env = dict(os.environ, DSIM_MUTATION_PROTOCOL=protocol, DSIM_MUTATION_SEEDS=seeds)
