@@ -44,6 +44,7 @@
 //! judged as a `cas-register` per key; appends work but are not in the library scenarios,
 //! since the checker's `kv` model assumes a different initial value than the service's nil.
 
+mod checks;
 mod client;
 mod master;
 pub mod monitor;
@@ -59,7 +60,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use sim_core::bounds::{DURATION_NS_MAX, PERIOD_NS_MIN, check, check_ns};
 use sim_core::{
-    ConfigError, Footprint, Nanos, NodeId, NodeStatus, SimBuilder, SimConfig, Simulation, ms, secs,
+    ConfigError, Footprint, Nanos, NodeId, SimBuilder, SimConfig, Simulation, ms, secs,
 };
 
 pub use client::ChainClient;
@@ -308,7 +309,7 @@ impl Protocol for Chain {
             ),
             Some(why) => CheckResult::fail("update-propagation-final", why),
         };
-        vec![final_prefix, converged(options, sim, master)]
+        vec![final_prefix, checks::converged(options, sim, master)]
     }
 
     fn metrics(sim: &Simulation<ChainMsg>) -> Vec<(String, f64)> {
@@ -340,76 +341,4 @@ impl Protocol for Chain {
 fn master_of(sim: &Simulation<ChainMsg>) -> Option<&Master> {
     let node = *sim.servers().last()?;
     sim.process(node)?.as_any().downcast_ref::<Master>()
-}
-
-/// When faults, the nemesis and the workload have all stopped (true time).
-fn quiet_from(sim: &Simulation<ChainMsg>) -> Nanos {
-    let config = sim.config();
-    let end = config.duration_ns;
-    let faults = config.faults.iter().map(|f| f.at_ns).max().unwrap_or(0);
-    let nemesis = config.nemesis.as_ref().map_or(0, |n| {
-        n.stop_ns
-            .map_or(end, |s| s.saturating_add(n.duration_ns_max))
-    });
-    let workload = config
-        .workload
-        .as_ref()
-        .map_or(0, |w| w.stop_ns.unwrap_or(end).saturating_add(w.timeout_ns));
-    faults.max(nemesis).max(workload)
-}
-
-/// Liveness after the storm: once nothing has disturbed the chain for `converge_ns`, every
-/// member is up, runs the master's epoch and has applied every update the head sequenced.
-fn converged(options: &ChainOptions, sim: &Simulation<ChainMsg>, master: &Master) -> CheckResult {
-    const NAME: &str = "chain-converged";
-    let quiet = quiet_from(sim);
-    let end = sim.config().duration_ns;
-    if end < quiet.saturating_add(options.converge_ns) {
-        return CheckResult::pass(
-            NAME,
-            format!(
-                "skipped: only {:.1}s of quiet after the last fault/operation (need {:.1}s)",
-                end.saturating_sub(quiet) as f64 / 1e9,
-                options.converge_ns as f64 / 1e9
-            ),
-        );
-    }
-    let Some(config) = master.config() else {
-        return CheckResult::fail(NAME, "the master has no configuration");
-    };
-    let mut seen = Vec::new();
-    for node in &config.chain {
-        let server = sim
-            .process(*node)
-            .and_then(|p| p.as_any().downcast_ref::<ChainServer>());
-        let (Some(server), Some(NodeStatus::Up)) = (server, sim.status(*node)) else {
-            return CheckResult::fail(NAME, format!("member {node} is not up at the end"));
-        };
-        let epoch = server.config().map_or(0, |c| c.epoch);
-        if epoch != config.epoch {
-            return CheckResult::fail(
-                NAME,
-                format!(
-                    "member {node} runs epoch {epoch}, the master {}",
-                    config.epoch
-                ),
-            );
-        }
-        let waiting = server.pending() + server.buffered();
-        seen.push((*node, server.replica().applied(), waiting));
-    }
-    let head = seen.first().map_or(0, |s| s.1);
-    match seen
-        .iter()
-        .find(|(_, applied, waiting)| *applied != head || *waiting > 0)
-    {
-        None => CheckResult::pass(
-            NAME,
-            format!("all {} members hold the same {head} updates", seen.len()),
-        ),
-        Some(_) => CheckResult::fail(
-            NAME,
-            format!("members did not converge (node, applied, pending + buffered): {seen:?}"),
-        ),
-    }
 }

@@ -17,7 +17,7 @@ const SESSION_PREFIX: &str = "chain/session/";
 const LOG_PREFIX: &str = "chain/log/";
 
 /// The replicated state machine of one server, mirrored in its durable storage.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Replica {
     values: BTreeMap<u64, Value>,
     sessions: BTreeMap<NodeId, Session>,
@@ -61,6 +61,34 @@ impl Replica {
     /// Rolling digest of the history so far (0 for the empty history).
     pub fn digest(&self) -> u64 {
         self.digest
+    }
+
+    /// The first difference from `other`, for people: the position, a key or a client
+    /// session, with both sides (`""` when the replicas are equal).
+    pub fn difference(&self, other: &Replica) -> String {
+        if (self.applied, self.digest) != (other.applied, other.digest) {
+            return format!(
+                "history (applied, digest) = {:?} / {:?}",
+                (self.applied, self.digest),
+                (other.applied, other.digest)
+            );
+        }
+        let keys = self.values.keys().chain(other.values.keys());
+        if let Some(k) = keys.copied().find(|k| self.value(*k) != other.value(*k)) {
+            return format!("key {k} = {:?} / {:?}", self.value(k), other.value(k));
+        }
+        let clients = self.sessions.keys().chain(other.sessions.keys());
+        if let Some(c) = clients
+            .copied()
+            .find(|c| self.sessions.get(c) != other.sessions.get(c))
+        {
+            return format!(
+                "session of {c} = {:?} / {:?}",
+                self.sessions.get(&c),
+                other.sessions.get(&c)
+            );
+        }
+        String::new()
     }
 
     /// The current value of `key` (Nil if never written).

@@ -91,6 +91,7 @@ pub fn end_checks(options: &GossipOptions, sim: &Simulation<GossipMsg>) -> Vec<C
         results.push(not_judged("gossip-membership", quiet_faults));
     }
     results.push(accuracy(options, first));
+    results.push(super::session::session_order(sim));
     if quiet_data >= settle {
         results.push(convergence(&live, settle));
         results.push(lost_writes(sim, &live, &crashed));

@@ -61,6 +61,7 @@ pub mod msg;
 pub mod options;
 pub mod piggyback;
 pub mod probe;
+pub mod session;
 pub mod store;
 mod swim;
 mod sync;
