@@ -307,6 +307,30 @@ mod tests {
     }
 
     #[test]
+    fn replicas_differ_in_position_values_or_sessions() {
+        let mut storage = Storage::new();
+        let mut a = Replica::default();
+        a.apply(&update(1, 0, Change::Set(Value::Int(5))), &mut storage);
+        assert_eq!(a.difference(&a.clone()), "");
+        // The same position and digest cannot hide a different value or session: build them
+        // by hand, as a bug that skips part of an update would leave them.
+        let mut other_value = a.clone();
+        other_value.values.insert(0, Value::Int(6));
+        assert_eq!(a.difference(&other_value), "key 0 = Int(5) / Int(6)");
+        let mut other_session = a.clone();
+        other_session.sessions.clear();
+        assert!(
+            a.difference(&other_session).starts_with("session of n9 = Some("),
+            "{}",
+            a.difference(&other_session)
+        );
+        let mut behind = Replica::default();
+        behind.apply(&update(1, 0, Change::Set(Value::Int(5))), &mut storage);
+        behind.apply(&update(2, 0, Change::Nothing), &mut storage);
+        assert!(a.difference(&behind).starts_with("history (applied, digest) = (1, "));
+    }
+
+    #[test]
     fn synced_state_survives_and_unsynced_state_does_not() {
         let mut storage = Storage::new();
         let mut r = Replica::default();

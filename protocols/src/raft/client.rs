@@ -13,8 +13,10 @@ use sim_core::{ClientOp, Ctx, Nanos, NodeId, OpFn, OpId, Outcome, Process, Timer
 use super::kv::KvReply;
 use super::msg::{ClientResult, RaftMsg};
 
-/// Redirects with a hint followed at once; after that the client backs off between attempts,
-/// so two servers with stale hints cannot bounce it around without pause.
+/// Consecutive redirects with a hint followed at once; after that the client backs off between
+/// attempts, so two servers with stale hints cannot bounce it around without pause. A retry
+/// after silence starts a new run of redirects: one lost reply from the leader must not leave
+/// the client waiting out a long back-off while it knows where the leader is.
 const REDIRECTS_IMMEDIATE_MAX: u32 = 3;
 /// The back-off doubles per attempt up to `2^BACKOFF_DOUBLINGS_MAX` times the base.
 const BACKOFF_DOUBLINGS_MAX: u32 = 10;
@@ -39,6 +41,8 @@ pub struct RaftClient {
     target: NodeId,
     current: Option<Pending>,
     attempts: u32,
+    /// Redirects followed at once since the last retry after silence.
+    redirects: u32,
     retry_timer: Option<TimerId>,
     /// The retry timer is a back-off after a redirect: resend to `target` rather than move on.
     backing_off: bool,
@@ -54,6 +58,7 @@ impl RaftClient {
             target: NodeId(0),
             current: None,
             attempts: 0,
+            redirects: 0,
             retry_timer: None,
             backing_off: false,
         }
@@ -125,8 +130,9 @@ impl Process for RaftClient {
                     return; // a late redirect from a server we already left
                 }
                 self.attempts += 1;
+                self.redirects += 1;
                 match hint {
-                    Some(leader) if leader != from && self.attempts <= REDIRECTS_IMMEDIATE_MAX => {
+                    Some(leader) if leader != from && self.redirects <= REDIRECTS_IMMEDIATE_MAX => {
                         self.target = leader;
                         self.send(ctx);
                         self.arm(ctx, self.retry_ns);
@@ -156,6 +162,7 @@ impl Process for RaftClient {
             self.target = self.next_server(self.target);
         }
         self.attempts += 1;
+        self.redirects = 0;
         self.send(ctx);
         let delay = self.backoff(ctx);
         self.arm(ctx, delay);
@@ -172,6 +179,7 @@ impl Process for RaftClient {
             value: op.value,
         });
         self.attempts = 0;
+        self.redirects = 0;
         self.backing_off = false;
         self.send(ctx);
         self.arm(ctx, self.retry_ns);
