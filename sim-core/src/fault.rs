@@ -772,6 +772,80 @@ mod tests {
         );
     }
 
+    /// The late-delivery settings draw nothing unless their kinds are listed: a nemesis of
+    /// the old kinds draws the same moves whatever they say.
+    #[test]
+    fn late_delivery_settings_leave_the_old_kinds_draws_alone() {
+        let old = NemesisConfig::default();
+        let tuned = NemesisConfig {
+            crash_blip_ns_max: 7_000_000,
+            hold_release_spread_ns_max: 1,
+            replay_window_ns_max: 5,
+            replay_delay: LatencyDist::Constant { ns: 3 },
+            ..old.clone()
+        };
+        let mut a = Nemesis::new(old, 5, stream(6, Stream::Faults)).unwrap();
+        let mut b = Nemesis::new(tuned, 5, stream(6, Stream::Faults)).unwrap();
+        assert_eq!(b.replay_window_ns_max(), 0, "no replay kind, nothing kept");
+        for _ in 0..200 {
+            assert_eq!(a.gap(), b.gap());
+            assert_eq!(
+                a.draw(&servers(5), &[], false),
+                b.draw(&servers(5), &[], false)
+            );
+        }
+    }
+
+    /// Each late-delivery kind draws its own fault with its undo (if any) within bounds, and a
+    /// swarm over them keeps to them.
+    #[test]
+    fn late_delivery_kinds_draw_their_faults() {
+        let cfg = NemesisConfig {
+            kinds: vec![
+                NemesisKind::CrashBlip,
+                NemesisKind::Hold,
+                NemesisKind::Replay,
+            ],
+            ..Default::default()
+        };
+        let mut nem = Nemesis::new(cfg.clone(), 5, stream(8, Stream::Faults)).unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..100 {
+            let mv = nem.draw(&servers(5), &[], false).unwrap();
+            seen.insert(mv.kind);
+            match (mv.kind, &mv.fault, &mv.undo) {
+                (NemesisKind::CrashBlip, Fault::Crash { .. }, Some((after, undo))) => {
+                    assert!((1_000_000..=50_000_000).contains(after));
+                    assert!(mv.fault.undone_by(undo));
+                }
+                (
+                    NemesisKind::Hold,
+                    Fault::Hold {
+                        release_spread_ns, ..
+                    },
+                    Some((_, Fault::Heal)),
+                ) => assert!(*release_spread_ns <= cfg.hold_release_spread_ns_max),
+                (NemesisKind::Replay, Fault::Replay { from, to, .. }, None) => {
+                    assert!(from.is_some() && to.is_some() && from != to);
+                }
+                other => panic!("unexpected move {other:?}"),
+            }
+        }
+        assert_eq!(seen.len(), 3);
+        assert!(
+            nem.draw(&servers(5), &[], true)
+                .is_none_or(|m| m.kind != NemesisKind::Hold)
+        );
+        let swarm = NemesisConfig {
+            swarm: true,
+            ..cfg.clone()
+        };
+        for seed in 0..20 {
+            let nem = Nemesis::new(swarm.clone(), 5, stream(seed, Stream::Faults)).unwrap();
+            assert!(nem.config().kinds.iter().all(|k| cfg.kinds.contains(k)));
+        }
+    }
+
     #[test]
     fn bad_nemesis_configs_are_rejected() {
         let empty = NemesisConfig {

@@ -90,14 +90,20 @@ fn held_messages_arrive_in_a_burst_at_the_heal_and_not_before() {
     assert_eq!(sim.stats().messages_held, 3);
     assert_eq!(sim.stats().messages_dropped(), 0);
     let hold = &sim.fault_records()[0];
-    assert_eq!((hold.messages_held, hold.lasted_ns), (3, Some(secs(2) - ms(1))));
+    assert_eq!(
+        (hold.messages_held, hold.lasted_ns),
+        (3, Some(secs(2) - ms(1)))
+    );
     assert!(hold.affected());
     let coverage = sim.coverage();
     assert_eq!(coverage.by_kind["hold"].messages_held, 3);
     assert!(coverage.flagged.is_empty(), "{:?}", coverage.flagged);
     // The same schedule with a partition drops them instead.
     let faults = vec![
-        at(ms(1), Fault::Partition(PartitionSpec::isolate(Some(NodeId(1))))),
+        at(
+            ms(1),
+            Fault::Partition(PartitionSpec::isolate(Some(NodeId(1)))),
+        ),
         at(secs(2), Fault::Heal),
     ];
     let (sim, log) = two_nodes(constant_network(ms(10)), faults);
@@ -129,7 +135,10 @@ fn a_spread_release_stays_within_its_spread() {
 fn a_partition_replacing_a_hold_releases_into_itself() {
     let faults = vec![
         at(ms(1), hold_n1(0)),
-        at(secs(1), Fault::Partition(PartitionSpec::isolate(Some(NodeId(1))))),
+        at(
+            secs(1),
+            Fault::Partition(PartitionSpec::isolate(Some(NodeId(1)))),
+        ),
         at(secs(2), Fault::Heal),
     ];
     let (sim, log) = two_nodes(constant_network(ms(10)), faults);
@@ -147,10 +156,7 @@ fn a_replay_delivers_the_window_again_after_its_delay() {
         window_ns,
         delay_ns: secs(2),
     };
-    let (sim, log) = two_nodes(
-        constant_network(ms(10)),
-        vec![at(ms(500), replay(secs(1)))],
-    );
+    let (sim, log) = two_nodes(constant_network(ms(10)), vec![at(ms(500), replay(secs(1)))]);
     assert_eq!(
         arrivals(&log, NodeId(1)),
         vec![
@@ -166,10 +172,7 @@ fn a_replay_delivers_the_window_again_after_its_delay() {
     assert_eq!(sim.fault_records()[0].messages_replayed, 3);
     assert!(sim.coverage().flagged.is_empty());
     // A window that ends before the sends replays nothing, and coverage says so.
-    let (sim, log) = two_nodes(
-        constant_network(ms(10)),
-        vec![at(ms(500), replay(ms(100)))],
-    );
+    let (sim, log) = two_nodes(constant_network(ms(10)), vec![at(ms(500), replay(ms(100)))]);
     assert_eq!(arrivals(&log, NodeId(1)).len(), 3);
     assert_eq!(sim.stats().messages_replayed, 0);
     let flagged = sim.coverage().flagged;
@@ -333,7 +336,11 @@ fn the_hold_nemesis_holds_and_releases() {
     assert!(holds.affected >= 5, "{holds:?}");
     assert!(holds.messages_held > 0);
     assert_eq!(sim.stats().messages_held, holds.messages_held);
-    assert_eq!(sim.stats().messages_dropped_partition, 0, "holds drop nothing");
+    assert_eq!(
+        sim.stats().messages_dropped_partition,
+        0,
+        "holds drop nothing"
+    );
     assert!(coverage.flagged.is_empty(), "{:?}", coverage.flagged);
 }
 
@@ -343,7 +350,10 @@ fn the_replay_nemesis_replays_links_between_servers() {
     let sim = nemesis_run(3, only(NemesisKind::Replay));
     let coverage = sim.coverage();
     let replays = &coverage.by_kind["replay"];
-    assert!(replays.fired >= 10 && replays.messages_replayed > 0, "{replays:?}");
+    assert!(
+        replays.fired >= 10 && replays.messages_replayed > 0,
+        "{replays:?}"
+    );
     assert_eq!(sim.stats().messages_replayed, replays.messages_replayed);
     for r in sim.fault_records() {
         let Fault::Replay {
@@ -415,9 +425,21 @@ fn each_new_shape_is_deterministic() {
             None,
         ),
         (stale, vec![], None),
-        (NetworkConfig::default(), vec![], Some(only(NemesisKind::CrashBlip))),
-        (NetworkConfig::default(), vec![], Some(only(NemesisKind::Hold))),
-        (NetworkConfig::default(), vec![], Some(only(NemesisKind::Replay))),
+        (
+            NetworkConfig::default(),
+            vec![],
+            Some(only(NemesisKind::CrashBlip)),
+        ),
+        (
+            NetworkConfig::default(),
+            vec![],
+            Some(only(NemesisKind::Hold)),
+        ),
+        (
+            NetworkConfig::default(),
+            vec![],
+            Some(only(NemesisKind::Replay)),
+        ),
     ];
     for (i, (network, faults, nemesis)) in shapes.into_iter().enumerate() {
         let hash = |seed| {
