@@ -5,11 +5,39 @@
 
 mod common;
 
-use common::{Bouncer, Log, Probe, Seen};
+use common::{Log, Probe, Seen};
+use rand::Rng;
 use sim_core::{
-    Fault, FaultSource, LatencyDist, LinkConfig, NemesisConfig, NemesisKind, NetworkConfig, NodeId,
-    PartitionSpec, ScheduledFault, SimBuilder, SimConfig, SimError, ms, secs,
+    Ctx, Fault, FaultSource, LatencyDist, LinkConfig, NemesisConfig, NemesisKind, NetworkConfig,
+    NodeId, PartitionSpec, Process, ScheduledFault, SimBuilder, SimConfig, SimError, TimerId, ms,
+    secs,
 };
+
+/// Every 10 ms sends a number to a random other node of `nodes`, and answers nothing, so
+/// replayed and duplicated messages add deliveries but never multiply traffic.
+struct Ticker {
+    nodes: u32,
+    sent: u64,
+}
+
+impl Process for Ticker {
+    type Msg = u64;
+    fn on_start(&mut self, ctx: &mut Ctx<'_, u64>) {
+        ctx.set_timer(ms(10), 0);
+    }
+    fn on_message(&mut self, _ctx: &mut Ctx<'_, u64>, _from: NodeId, _msg: u64) {}
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, u64>, _timer: TimerId, _tag: u64) {
+        let me = ctx.id().0;
+        let to = (me + ctx.rng().random_range(1..self.nodes)) % self.nodes;
+        self.sent += 1;
+        ctx.send(NodeId(to), self.sent);
+        ctx.set_timer(ms(10), 0);
+    }
+}
+
+fn ticker(nodes: u32) -> impl Fn(NodeId) -> sim_core::BoxProcess<u64> + 'static {
+    move |_| Box::new(Ticker { nodes, sent: 0 })
+}
 
 fn at(t: u64, fault: Fault) -> ScheduledFault {
     ScheduledFault { at_ns: t, fault }
@@ -278,7 +306,7 @@ fn nemesis_run(seed: u64, nemesis: NemesisConfig) -> sim_core::Simulation<u64> {
         ..Default::default()
     });
     for _ in 0..5 {
-        b.add_server(|_| Box::new(Bouncer { nodes: 5, serve: 3 }));
+        b.add_server(ticker(5));
     }
     let mut sim = b.build().unwrap();
     sim.run().unwrap();
@@ -452,7 +480,7 @@ fn each_new_shape_is_deterministic() {
                 ..Default::default()
             });
             for _ in 0..3 {
-                b.add_server(|_| Box::new(Bouncer { nodes: 3, serve: 4 }));
+                b.add_server(ticker(3));
             }
             let mut sim = b.build().unwrap();
             sim.run().unwrap();
@@ -469,7 +497,7 @@ fn bad_values_name_their_field() {
     let field = |config: SimConfig| {
         let mut b = SimBuilder::new(config);
         for _ in 0..3 {
-            b.add_server(|_| Box::new(Bouncer { nodes: 3, serve: 1 }));
+            b.add_server(ticker(3));
         }
         match b.build() {
             Err(SimError::Config(e)) => e.field,
