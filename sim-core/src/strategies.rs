@@ -237,6 +237,25 @@ pub fn replay(servers: u32) -> impl Strategy<Value = Fault> {
         })
 }
 
+/// A network like [`network_config`] whose links also re-deliver up to 5% of messages as
+/// stale duplicates, 100 ms to tens of seconds late (Pareto).
+pub fn late_network_config() -> impl Strategy<Value = NetworkConfig> {
+    (
+        network_config(),
+        0.0f64..0.05,
+        log_uniform_ns(1_000),
+        1.0f64..2.0,
+    )
+        .prop_map(|(network, stale_duplicate, min_ns, shape)| NetworkConfig {
+            stale_duplicate,
+            stale_delay: LatencyDist::Pareto {
+                min_ns: min_ns.max(100 * MILLIS),
+                shape,
+            },
+            ..network
+        })
+}
+
 /// One entry of a late-delivery schedule: the faults (at offsets from the entry's time) it
 /// stands for.
 fn late_unit(servers: u32) -> impl Strategy<Value = Vec<(Nanos, Fault)>> {
