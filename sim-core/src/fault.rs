@@ -212,6 +212,7 @@ pub struct NemesisConfig {
     /// How long faults last, when set: drawn from this distribution (a heavy-tailed one mixes
     /// short and long faults) and clamped to `duration_ns_min..=duration_ns_max`, instead of
     /// uniformly in that range.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_dist: Option<LatencyDist>,
     /// Shortest outage of a `crash_blip` (default 1 ms).
     pub crash_blip_ns_min: Nanos,

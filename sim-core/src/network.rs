@@ -38,9 +38,11 @@ pub struct LinkConfig {
     /// Probability in [0, 1] that a message is delivered once more, much later: a stale
     /// duplicate, as a retransmission after a heal or a slow path delivers one. The copy
     /// arrives `stale_delay` after the message itself (and ignores `fifo`).
+    #[serde(skip_serializing_if = "is_zero")]
     pub stale_duplicate: f64,
     /// How much later than the message a stale duplicate arrives (default: Pareto from 1 s
     /// with shape 1.5, a heavy tail of seconds to minutes).
+    #[serde(skip_serializing_if = "is_stale_delay_default")]
     pub stale_delay: LatencyDist,
 }
 
@@ -87,6 +89,16 @@ fn yes() -> bool {
     true
 }
 
+// Written out only when set, so a scenario written by `dsim shrink` or a property test reads
+// as it did before stale duplicates existed.
+fn is_zero(p: &f64) -> bool {
+    *p == 0.0
+}
+
+fn is_stale_delay_default(d: &LatencyDist) -> bool {
+    *d == stale_delay_default()
+}
+
 /// The whole network's configuration: how every link behaves unless overridden, and the
 /// overrides. (The default link's fields are spelt out rather than flattened so that a misspelt
 /// field gets serde's list of allowed names.)
@@ -106,8 +118,10 @@ pub struct NetworkConfig {
     /// See [`LinkConfig::fifo`].
     pub fifo: bool,
     /// See [`LinkConfig::stale_duplicate`].
+    #[serde(skip_serializing_if = "is_zero")]
     pub stale_duplicate: f64,
     /// See [`LinkConfig::stale_delay`].
+    #[serde(skip_serializing_if = "is_stale_delay_default")]
     pub stale_delay: LatencyDist,
     /// Per-link exceptions.
     pub links: Vec<LinkOverride>,
@@ -242,8 +256,9 @@ pub struct Network {
     fifo_last_ns: FxHashMap<(NodeId, NodeId), Nanos>,
     connectivity: Connectivity,
     rng: SimRng,
-    /// Draws stale duplicates only, so links without them leave it untouched.
-    stale_rng: SimRng,
+    /// Draws stale duplicates only, so links without them leave it untouched. Boxed: it is
+    /// rarely used, and the hot fields stay together without it.
+    stale_rng: Box<SimRng>,
 }
 
 impl Network {
@@ -281,7 +296,7 @@ impl Network {
             fifo_last_ns: FxHashMap::default(),
             connectivity: Connectivity::full(nodes),
             rng,
-            stale_rng,
+            stale_rng: Box::new(stale_rng),
         })
     }
 

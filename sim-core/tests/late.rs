@@ -175,6 +175,31 @@ fn a_partition_replacing_a_hold_releases_into_itself() {
     assert_eq!(sim.stats().messages_dropped_partition, 3);
 }
 
+/// A stopped VM's outgoing messages arrive after it resumes: a pause together with a hold of
+/// the node's outgoing links, ended together, delivers what it had sent in a burst at resume.
+#[test]
+fn a_pause_with_its_outgoing_links_held_delivers_them_after_resume() {
+    let outgoing = Fault::Hold {
+        partition: PartitionSpec::OneWay {
+            from: vec![NodeId(0)],
+            to: vec![NodeId(1)],
+        },
+        release_spread_ns: 0,
+    };
+    let faults = vec![
+        at(ms(1), Fault::Pause { node: NodeId(0) }),
+        at(ms(1), outgoing),
+        at(secs(2), Fault::Resume { node: NodeId(0) }),
+        at(secs(2), Fault::Heal),
+    ];
+    let (sim, log) = two_nodes(constant_network(ms(10)), faults);
+    assert_eq!(
+        arrivals(&log, NodeId(1)),
+        vec![(1, secs(2)), (2, secs(2)), (3, secs(2))]
+    );
+    assert_eq!(sim.stats().messages_held, 3);
+}
+
 /// A replay delivers the messages of the window once more, `delay_ns` after the replay.
 #[test]
 fn a_replay_delivers_the_window_again_after_its_delay() {

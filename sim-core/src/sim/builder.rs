@@ -290,7 +290,10 @@ impl<M: Message> SimBuilder<M> {
             targets,
             network,
             partition_rng: stream(seed, Stream::Partitions),
-            late: super::late::Late::new(replay_window_ns, stream(seed, Stream::Release)),
+            late: Box::new(super::late::Late::new(
+                replay_window_ns,
+                stream(seed, Stream::Release),
+            )),
             coverage: Coverage::new(config.limits.fault_records_max),
             partition_record: None,
             partition_replaced: Connectivity::full(count),

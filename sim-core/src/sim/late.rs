@@ -89,11 +89,19 @@ impl<M: Message> Simulation<M> {
 
     /// Keeps a copy of a message just sent, if replays may reach it, and forgets what no
     /// replay can reach any more.
+    #[inline]
     pub(super) fn remember_sent(&mut self, envelope: Envelope, msg: &M) {
-        let late = &mut self.late;
-        if late.window_ns == 0 {
+        if self.late.window_ns == 0 {
             return;
         }
+        self.keep_sent(envelope, msg);
+    }
+
+    /// [`Self::remember_sent`] in a run with replays: kept out of line, off the send path of
+    /// every other run.
+    #[inline(never)]
+    fn keep_sent(&mut self, envelope: Envelope, msg: &M) {
+        let late = &mut *self.late;
         late.recent.push_back((envelope, msg.clone()));
         while late.recent.len() > REPLAY_MESSAGES_MAX
             || late

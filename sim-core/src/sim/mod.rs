@@ -189,8 +189,9 @@ pub struct Simulation<M: Message> {
     targets: Vec<NodeId>,
     network: Network,
     partition_rng: SimRng,
-    /// Messages a hold keeps back and recent messages kept for replays.
-    late: late::Late<M>,
+    /// Messages a hold keeps back and recent messages kept for replays (boxed: rarely used,
+    /// and the hot fields stay together without it).
+    late: Box<late::Late<M>>,
     /// What each fault affected; `partition_record` is the partition in force.
     coverage: Coverage,
     partition_record: Option<usize>,
