@@ -69,6 +69,20 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(Config { cases: 16, ..Config::default() })]
+
+    /// Correct Raft keeps its invariants when messages arrive late: held partitions released
+    /// in bursts, replays of old messages, stale duplicates, crash blips.
+    #[test]
+    fn correct_raft_keeps_its_invariants_under_late_delivery(
+        network in strategies::late_network_config(),
+        faults in strategies::late_fault_schedule(SERVERS, DURATION_NS, 10),
+    ) {
+        raft_keeps_its_invariants(&[], network, faults)?;
+    }
+}
+
 /// With conflicting entries never truncated, proptest finds a schedule that breaks one of Raft's
 /// safety invariants (log matching or state machine safety) and shrinks it to a few faults.
 #[test]

@@ -181,6 +181,13 @@ impl RunReport {
             s.messages_dropped_node_down,
             s.messages_duplicated,
         );
+        if s.messages_stale + s.messages_held + s.messages_replayed > 0 {
+            let _ = writeln!(
+                out,
+                "late      stale duplicates {} held {} replayed {}",
+                s.messages_stale, s.messages_held, s.messages_replayed,
+            );
+        }
         if s.ops_invoked > 0 {
             let m = |k: &str| self.metrics.get(k).copied().unwrap_or(f64::NAN);
             let _ = writeln!(
@@ -219,6 +226,12 @@ impl RunReport {
                     let mut text = format!("{kind} {}/{}", t.affected, t.fired);
                     if t.messages_dropped > 0 {
                         text.push_str(&format!(" dropped {}", t.messages_dropped));
+                    }
+                    if t.messages_held > 0 {
+                        text.push_str(&format!(" held {}", t.messages_held));
+                    }
+                    if t.messages_replayed > 0 {
+                        text.push_str(&format!(" replayed {}", t.messages_replayed));
                     }
                     if t.time_ns > 0 {
                         text.push_str(&format!(" {:.1}s", t.time_ns as f64 / 1e9));

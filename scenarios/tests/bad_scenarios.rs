@@ -501,3 +501,52 @@ fn a_directory_that_is_not_a_saved_run_is_bad_input() {
         out.stderr
     );
 }
+
+/// The late-delivery shapes' values are held to their ranges like every other, with the
+/// file, line, column and field: a hold's spread, a replay's window and nodes, the nemesis's
+/// crash blips and durations, a link's stale duplicates.
+#[test]
+fn late_delivery_values_out_of_range_are_located() {
+    let fault = |fault: &str| {
+        format!(
+            r#"{{"protocol": {{"name": "raft"}}, "faults": [{{"at_ns": "1s", "fault": {fault}}}]}}"#
+        )
+    };
+    let err = refused(
+        &fault(
+            r#"{"kind": "hold", "partition": {"pattern": "halves"}, "release_spread_ns": "1000h"}"#,
+        ),
+        "faults[0].fault.release_spread_ns",
+    );
+    assert!(err.contains("allowed: 0 ns to 24 h"), "{err}");
+    refused(
+        &fault(r#"{"kind": "replay", "window_ns": "25h", "delay_ns": "1s"}"#),
+        "faults[0].fault.window_ns",
+    );
+    refused(
+        &fault(r#"{"kind": "replay", "from": 7, "window_ns": "1s", "delay_ns": "1s"}"#),
+        "faults[0].fault.from",
+    );
+    refused(
+        &fault(r#"{"kind": "hold", "partition": {"pattern": "isolate", "node": 9}}"#),
+        "faults[0].fault.partition.node",
+    );
+    let nemesis =
+        |nemesis: &str| format!(r#"{{"protocol": {{"name": "raft"}}, "nemesis": {nemesis}}}"#);
+    refused(
+        &nemesis(r#"{"crash_blip_ns_min": "60ms", "crash_blip_ns_max": "50ms"}"#),
+        "nemesis.crash_blip_ns_min",
+    );
+    refused(
+        &nemesis(r#"{"duration_dist": {"kind": "pareto", "min_ns": "1ms", "shape": 0}}"#),
+        "nemesis.duration_dist.shape",
+    );
+    refused(
+        &nemesis(r#"{"kinds": ["crash_blips"]}"#),
+        "nemesis.kinds[0]",
+    );
+    refused(
+        r#"{"protocol": {"name": "raft"}, "network": {"stale_duplicate": 2}}"#,
+        "network.stale_duplicate",
+    );
+}

@@ -36,6 +36,11 @@ pub const NEMESIS_INTERVAL_NS_MIN: Nanos = MILLIS;
 /// servers, so a thousand stay within seconds.
 pub const FAULTS_MAX: usize = 1_000;
 
+/// Most recent messages kept for replays (in a run with a `replay` fault or nemesis kind):
+/// when more were sent within the longest replay window, the oldest are forgotten first, so a
+/// replay reaches back less far than its window (the coverage report counts what it replayed).
+pub const REPLAY_MESSAGES_MAX: usize = 100_000;
+
 /// Most link overrides in a scenario.
 pub const LINKS_MAX: usize = 10_000;
 

@@ -1,5 +1,5 @@
 //! Fault coverage: which faults fired, what each one affected (messages it dropped, events it
-//! held back, how long it lasted), and which configured faults never affected anything — a
+//! held back, messages it held or replayed, how long it lasted), and which configured faults never affected anything — a
 //! schedule that crashes a node nobody talks to tests nothing, and the summary says so.
 
 use std::collections::BTreeMap;
@@ -50,19 +50,25 @@ pub struct FaultRecord {
     pub messages_changed: u64,
     /// Events a pause held back.
     pub events_deferred: u64,
-    /// How long a partition, crash or pause lasted (`None` while still in force).
+    /// Messages a hold kept back on the links it cut (each released when the hold ended).
+    pub messages_held: u64,
+    /// Copies of old messages a replay scheduled.
+    pub messages_replayed: u64,
+    /// How long a partition, hold, crash or pause lasted (`None` while still in force).
     pub lasted_ns: Option<Nanos>,
 }
 
 impl FaultRecord {
     /// Whether the fault changed anything: partitions must change a message's fate (see
-    /// `messages_changed`) and pauses must hold an event back; other applied faults always
-    /// change the run.
+    /// `messages_changed`), pauses must hold an event back, holds must hold a message and
+    /// replays must replay one; other applied faults always change the run.
     pub fn affected(&self) -> bool {
         self.applied
             && match self.fault {
                 Fault::Partition(_) => self.messages_changed > 0,
                 Fault::Pause { .. } => self.events_deferred > 0,
+                Fault::Hold { .. } => self.messages_held > 0,
+                Fault::Replay { .. } => self.messages_replayed > 0,
                 _ => true,
             }
     }
@@ -81,7 +87,11 @@ pub struct KindTotals {
     pub messages_dropped: u64,
     /// Events held back by it.
     pub events_deferred: u64,
-    /// Total time in force (partitions, crashes, pauses).
+    /// Messages held by it (holds).
+    pub messages_held: u64,
+    /// Copies of old messages it scheduled (replays).
+    pub messages_replayed: u64,
+    /// Total time in force (partitions, holds, crashes, pauses).
     pub time_ns: Nanos,
 }
 
@@ -134,6 +144,8 @@ impl Coverage {
             messages_dropped: 0,
             messages_changed: 0,
             events_deferred: 0,
+            messages_held: 0,
+            messages_replayed: 0,
             lasted_ns: None,
         });
         Some(self.records.len() - 1)
@@ -157,6 +169,20 @@ impl Coverage {
     pub fn deferred(&mut self, record: Option<usize>) {
         if let Some(r) = record.and_then(|i| self.records.get_mut(i)) {
             r.events_deferred += 1;
+        }
+    }
+
+    /// Adds to a record's count of held messages.
+    pub fn held(&mut self, record: Option<usize>) {
+        if let Some(r) = record.and_then(|i| self.records.get_mut(i)) {
+            r.messages_held += 1;
+        }
+    }
+
+    /// Adds `copies` to a record's count of replayed messages.
+    pub fn replayed(&mut self, record: Option<usize>, copies: u64) {
+        if let Some(r) = record.and_then(|i| self.records.get_mut(i)) {
+            r.messages_replayed += copies;
         }
     }
 
@@ -186,10 +212,15 @@ impl Coverage {
             totals.affected += u64::from(r.affected());
             totals.messages_dropped += r.messages_dropped;
             totals.events_deferred += r.events_deferred;
+            totals.messages_held += r.messages_held;
+            totals.messages_replayed += r.messages_replayed;
             if r.applied
                 && matches!(
                     r.fault,
-                    Fault::Partition(_) | Fault::Crash { .. } | Fault::Pause { .. }
+                    Fault::Partition(_)
+                        | Fault::Hold { .. }
+                        | Fault::Crash { .. }
+                        | Fault::Pause { .. }
                 )
             {
                 totals.time_ns += r.lasted_ns.unwrap_or_else(|| now.saturating_sub(r.at_ns));
@@ -251,6 +282,8 @@ pub fn kind_name(fault: &Fault) -> &'static str {
         Fault::ClockJump { .. } => "clock_jump",
         Fault::ClockDrift { .. } => "clock_drift",
         Fault::Partition(_) => "partition",
+        Fault::Hold { .. } => "hold",
+        Fault::Replay { .. } => "replay",
         Fault::Heal => "heal",
         Fault::HealAll => "heal_all",
     }

@@ -1,7 +1,14 @@
 //! Faults: what can go wrong, as a fixed schedule from the scenario and as a seeded random
 //! nemesis. A fault is data; the engine applies it. Every fault that starts something (crash,
-//! pause, partition, clock jump) has an undo (restart, resume, heal, jump back) that the nemesis
-//! schedules after a random duration.
+//! pause, partition, hold, clock jump) has an undo (restart, resume, heal, jump back) that the
+//! nemesis schedules after a random duration.
+//!
+//! Besides faults that drop messages, some deliver them late: a `hold` keeps the messages a
+//! partition cuts and releases them when it heals, and a `replay` delivers copies of recent
+//! messages again seconds later, so a request or reply from an old term, configuration or
+//! session arrives after the world moved on. A `crash_blip` nemesis crashes a server for a few
+//! milliseconds, shorter than a client's patience, so a retried request meets a server that
+//! restarted.
 
 use rand::Rng;
 use rand::seq::IndexedRandom;
@@ -13,6 +20,7 @@ use crate::bounds::{
 };
 use crate::clock::DRIFT_PPM_MAX;
 use crate::error::ConfigError;
+use crate::latency::{LatencyDist, LatencySampler};
 use crate::partition::{ClientPlacement, PartitionSpec};
 use crate::process::NodeId;
 use crate::rng::SimRng;
@@ -57,11 +65,40 @@ pub enum Fault {
         /// New drift in parts per million.
         drift_ppm: f64,
     },
-    /// Impose a partition (replacing any partition in force).
+    /// Impose a partition (replacing any partition or hold in force).
     Partition(PartitionSpec),
-    /// Remove any partition.
+    /// Impose a partition that holds the messages it cuts instead of dropping them, as a
+    /// network whose senders retransmit does: a message that arrives on a cut link waits, and
+    /// every held message is released when the hold ends (a `heal`, a `heal_all`, or another
+    /// partition or hold replacing it) and then meets the network as it is. Replaces any
+    /// partition or hold in force.
+    Hold {
+        /// Which links are cut (and held).
+        partition: PartitionSpec,
+        /// Released messages arrive all at once when 0 (a burst), else each at a uniformly
+        /// drawn time within this long after the release.
+        #[serde(default)]
+        release_spread_ns: Nanos,
+    },
+    /// Deliver again copies of the messages sent in the last `window_ns` (up to now) from
+    /// `from` to `to`, all `delay_ns` from now: stale duplicates of old messages, as a slow
+    /// path or a retransmitting sender delivers them. Needs no undo.
+    Replay {
+        /// The sender whose messages are replayed (any node when absent).
+        #[serde(default)]
+        from: Option<NodeId>,
+        /// The receiver whose messages are replayed (any node when absent).
+        #[serde(default)]
+        to: Option<NodeId>,
+        /// How far back messages are replayed.
+        window_ns: Nanos,
+        /// How long from now the copies arrive.
+        delay_ns: Nanos,
+    },
+    /// Remove any partition or hold (releasing what a hold held).
     Heal,
-    /// End every fault at once: heal the network, restart crashed nodes, resume paused ones.
+    /// End every fault at once: heal the network (releasing held messages), restart crashed
+    /// nodes, resume paused ones.
     /// Starts a scenario's liveness phase.
     HealAll,
 }
@@ -76,7 +113,11 @@ impl Fault {
             | Fault::Resume { node }
             | Fault::ClockJump { node, .. }
             | Fault::ClockDrift { node, .. } => Some(*node),
-            Fault::Partition(_) | Fault::Heal | Fault::HealAll => None,
+            Fault::Partition(_)
+            | Fault::Hold { .. }
+            | Fault::Replay { .. }
+            | Fault::Heal
+            | Fault::HealAll => None,
         }
     }
 
@@ -86,7 +127,7 @@ impl Fault {
         match (self, later) {
             (Fault::Crash { node: a }, Fault::Restart { node: b })
             | (Fault::Pause { node: a }, Fault::Resume { node: b }) => a == b,
-            (Fault::Partition(_), Fault::Heal) => true,
+            (Fault::Partition(_) | Fault::Hold { .. }, Fault::Heal) => true,
             (
                 Fault::ClockJump {
                     node: a,
@@ -126,6 +167,16 @@ pub enum NemesisKind {
     Partition,
     /// Jump a server's clock and jump it back later.
     ClockJump,
+    /// Crash a server and restart it from its durable storage within
+    /// `crash_blip_ns_min..=crash_blip_ns_max` (milliseconds: shorter than a client's timeout).
+    CrashBlip,
+    /// Impose a random partition pattern that holds the messages it cuts, and heal it later,
+    /// releasing them (all at once half the time, else spread over up to
+    /// `hold_release_spread_ns_max`).
+    Hold,
+    /// Replay the last up to `replay_window_ns_max` of messages from one server to another,
+    /// `replay_delay` from now.
+    Replay,
 }
 
 /// The random nemesis. Defaults: every 5 s on average a fault of a random kind that lasts
@@ -158,6 +209,23 @@ pub struct NemesisConfig {
     /// untouched by partitions; `spread` attaches each client to a random server's side of
     /// every partition (see [`ClientPlacement`]).
     pub partition_clients: ClientPlacement,
+    /// How long faults last, when set: drawn from this distribution (a heavy-tailed one mixes
+    /// short and long faults) and clamped to `duration_ns_min..=duration_ns_max`, instead of
+    /// uniformly in that range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_dist: Option<LatencyDist>,
+    /// Shortest outage of a `crash_blip` (default 1 ms).
+    pub crash_blip_ns_min: Nanos,
+    /// Longest outage of a `crash_blip` (default 50 ms).
+    pub crash_blip_ns_max: Nanos,
+    /// Largest spread of the release of a `hold`'s messages (default 100 ms).
+    pub hold_release_spread_ns_max: Nanos,
+    /// Largest window of a `replay` (default 1 s); each replay draws its window uniformly
+    /// up to this.
+    pub replay_window_ns_max: Nanos,
+    /// How long from the `replay` its copies arrive (default: Pareto from 200 ms with shape
+    /// 1.2: median 0.36 s, one in ten beyond 1.4 s, one in a hundred beyond 9 s).
+    pub replay_delay: LatencyDist,
 }
 
 impl Default for NemesisConfig {
@@ -178,6 +246,15 @@ impl Default for NemesisConfig {
             stop_ns: None,
             swarm: false,
             partition_clients: ClientPlacement::Free,
+            duration_dist: None,
+            crash_blip_ns_min: 1_000_000,
+            crash_blip_ns_max: 50_000_000,
+            hold_release_spread_ns_max: 100_000_000,
+            replay_window_ns_max: 1_000_000_000,
+            replay_delay: LatencyDist::Pareto {
+                min_ns: 200_000_000,
+                shape: 1.2,
+            },
         }
     }
 }
@@ -221,7 +298,30 @@ impl NemesisConfig {
         if let Some(stop_ns) = self.stop_ns {
             check_ns("nemesis.stop_ns", stop_ns, 0..=DURATION_NS_MAX)?;
         }
-        Ok(())
+        if let Some(dist) = &self.duration_dist {
+            dist.validate("nemesis.duration_dist")?;
+        }
+        check_ns(
+            "nemesis.crash_blip_ns_max",
+            self.crash_blip_ns_max,
+            0..=DURATION_NS_MAX,
+        )?;
+        check_ns(
+            "nemesis.crash_blip_ns_min",
+            self.crash_blip_ns_min,
+            0..=self.crash_blip_ns_max,
+        )?;
+        check_ns(
+            "nemesis.hold_release_spread_ns_max",
+            self.hold_release_spread_ns_max,
+            0..=DURATION_NS_MAX,
+        )?;
+        check_ns(
+            "nemesis.replay_window_ns_max",
+            self.replay_window_ns_max,
+            0..=DURATION_NS_MAX,
+        )?;
+        self.replay_delay.validate("nemesis.replay_delay")
     }
 }
 
@@ -230,11 +330,26 @@ pub const NEMESIS_KINDS_MAX: usize = 64;
 
 impl ScheduledFault {
     /// Checks the fault's times and amounts against their ranges (`at_ns`, a jump's
-    /// `delta_ns`, at most [`DURATION_NS_MAX`]; a drift within ±[`DRIFT_PPM_MAX`]). `field`
-    /// names it, e.g. `faults[3]`. Node ids are checked when the simulation is built.
+    /// `delta_ns`, a hold's `release_spread_ns`, a replay's `window_ns` and `delay_ns`, at
+    /// most [`DURATION_NS_MAX`]; a drift within ±[`DRIFT_PPM_MAX`]). `field` names it, e.g.
+    /// `faults[3]`. Node ids are checked when the simulation is built.
     pub fn validate(&self, field: &str) -> Result<(), ConfigError> {
         check_ns(&format!("{field}.at_ns"), self.at_ns, 0..=DURATION_NS_MAX)?;
+        let ns = |name: &str, value: Nanos| {
+            check_ns(&format!("{field}.fault.{name}"), value, 0..=DURATION_NS_MAX)
+        };
         match self.fault {
+            Fault::Hold {
+                release_spread_ns, ..
+            } => ns("release_spread_ns", release_spread_ns),
+            Fault::Replay {
+                window_ns,
+                delay_ns,
+                ..
+            } => {
+                ns("window_ns", window_ns)?;
+                ns("delay_ns", delay_ns)
+            }
             Fault::ClockJump { delta_ns, .. } => check_signed_ns(
                 &format!("{field}.fault.delta_ns"),
                 delta_ns,
@@ -267,6 +382,10 @@ pub struct Nemesis {
     config: NemesisConfig,
     rng: SimRng,
     down_max: usize,
+    /// `config.duration_dist`, prepared.
+    duration: Option<LatencySampler>,
+    /// `config.replay_delay`, prepared.
+    replay_delay: LatencySampler,
 }
 
 impl Nemesis {
@@ -283,11 +402,29 @@ impl Nemesis {
         } else {
             config
         };
+        let duration = config
+            .duration_dist
+            .as_ref()
+            .map(|d| d.sampler("nemesis.duration_dist"))
+            .transpose()?;
+        let replay_delay = config.replay_delay.sampler("nemesis.replay_delay")?;
         Ok(Self {
             config,
             rng,
             down_max,
+            duration,
+            replay_delay,
         })
+    }
+
+    /// The longest window a replay of this nemesis may reach back: the engine keeps that
+    /// much of the recent messages (none when the nemesis cannot draw `replay`).
+    pub fn replay_window_ns_max(&self) -> Nanos {
+        if self.config.kinds.contains(&NemesisKind::Replay) {
+            self.config.replay_window_ns_max
+        } else {
+            0
+        }
     }
 
     /// The configuration in force (for a swarm nemesis, the profile drawn from the seed).
@@ -320,9 +457,11 @@ impl Nemesis {
         partitioned: bool,
     ) -> Option<NemesisMove> {
         let kind = *self.config.kinds.choose(&mut self.rng)?;
-        let duration = self
-            .rng
-            .random_range(self.config.duration_ns_min..=self.config.duration_ns_max);
+        let (min, max) = (self.config.duration_ns_min, self.config.duration_ns_max);
+        let duration = match &self.duration {
+            Some(dist) => dist.sample(&mut self.rng).clamp(min, max),
+            None => self.rng.random_range(min..=max),
+        };
         let up: Vec<NodeId> = servers
             .iter()
             .copied()
@@ -330,12 +469,25 @@ impl Nemesis {
             .collect();
         let may_take_down = down.len() < self.down_max;
         let mv = match kind {
-            NemesisKind::CrashRecover | NemesisKind::CrashStop | NemesisKind::Pause => {
+            NemesisKind::CrashRecover
+            | NemesisKind::CrashStop
+            | NemesisKind::Pause
+            | NemesisKind::CrashBlip => {
                 if !may_take_down {
                     return None;
                 }
                 let node = *up.choose(&mut self.rng)?;
                 match kind {
+                    NemesisKind::CrashBlip => {
+                        let blip = self.rng.random_range(
+                            self.config.crash_blip_ns_min..=self.config.crash_blip_ns_max,
+                        );
+                        NemesisMove {
+                            kind,
+                            fault: Fault::Crash { node },
+                            undo: Some((blip, Fault::Restart { node })),
+                        }
+                    }
                     NemesisKind::CrashRecover => NemesisMove {
                         kind,
                         fault: Fault::Crash { node },
@@ -353,27 +505,49 @@ impl Nemesis {
                     },
                 }
             }
-            NemesisKind::Partition => {
+            NemesisKind::Partition | NemesisKind::Hold => {
                 if partitioned {
                     return None;
                 }
-                let mut patterns = vec![PartitionSpec::isolate(None), PartitionSpec::halves()];
-                if servers.len() >= 4 {
-                    patterns.push(PartitionSpec::majority_ring());
-                }
-                if servers.len() >= 3 {
-                    patterns.push(PartitionSpec::bridge());
-                }
-                // The placement draws nothing here (the engine draws each client's side when it
-                // imposes the partition), so `free` leaves the fault stream as it was.
-                let spec = patterns
-                    .choose(&mut self.rng)?
-                    .clone()
-                    .with_clients(self.config.partition_clients);
+                let spec = self.pattern(servers.len())?;
+                let fault = if kind == NemesisKind::Hold {
+                    let max = self.config.hold_release_spread_ns_max;
+                    let release_spread_ns = if self.rng.random_bool(0.5) {
+                        0
+                    } else {
+                        self.rng.random_range(0..=max)
+                    };
+                    Fault::Hold {
+                        partition: spec,
+                        release_spread_ns,
+                    }
+                } else {
+                    Fault::Partition(spec)
+                };
                 NemesisMove {
                     kind,
-                    fault: Fault::Partition(spec),
+                    fault,
                     undo: Some((duration, Fault::Heal)),
+                }
+            }
+            NemesisKind::Replay => {
+                // Server to server: stale replies and requests of an old term between the
+                // servers themselves (clients are left alone: a client's request replayed
+                // after it moved on needs a protocol with client sessions to be harmless).
+                let from = *servers.choose(&mut self.rng)?;
+                let others: Vec<NodeId> = servers.iter().copied().filter(|s| *s != from).collect();
+                let to = *others.choose(&mut self.rng)?;
+                let window_ns = self.rng.random_range(0..=self.config.replay_window_ns_max);
+                let delay_ns = self.replay_delay.sample(&mut self.rng);
+                NemesisMove {
+                    kind,
+                    fault: Fault::Replay {
+                        from: Some(from),
+                        to: Some(to),
+                        window_ns,
+                        delay_ns,
+                    },
+                    undo: None,
                 }
             }
             NemesisKind::ClockJump => {
@@ -394,6 +568,25 @@ impl Nemesis {
             }
         };
         Some(mv)
+    }
+
+    /// A random named partition pattern over `servers` servers, clients placed as configured.
+    fn pattern(&mut self, servers: usize) -> Option<PartitionSpec> {
+        let mut patterns = vec![PartitionSpec::isolate(None), PartitionSpec::halves()];
+        if servers >= 4 {
+            patterns.push(PartitionSpec::majority_ring());
+        }
+        if servers >= 3 {
+            patterns.push(PartitionSpec::bridge());
+        }
+        // The placement draws nothing here (the engine draws each client's side when it
+        // imposes the partition), so `free` leaves the fault stream as it was.
+        Some(
+            patterns
+                .choose(&mut self.rng)?
+                .clone()
+                .with_clients(self.config.partition_clients),
+        )
     }
 
     fn gap(&mut self) -> Nanos {
@@ -578,6 +771,80 @@ mod tests {
             &profiles[3],
             "the profile is a function of the seed"
         );
+    }
+
+    /// The late-delivery settings draw nothing unless their kinds are listed: a nemesis of
+    /// the old kinds draws the same moves whatever they say.
+    #[test]
+    fn late_delivery_settings_leave_the_old_kinds_draws_alone() {
+        let old = NemesisConfig::default();
+        let tuned = NemesisConfig {
+            crash_blip_ns_max: 7_000_000,
+            hold_release_spread_ns_max: 1,
+            replay_window_ns_max: 5,
+            replay_delay: LatencyDist::Constant { ns: 3 },
+            ..old.clone()
+        };
+        let mut a = Nemesis::new(old, 5, stream(6, Stream::Faults)).unwrap();
+        let mut b = Nemesis::new(tuned, 5, stream(6, Stream::Faults)).unwrap();
+        assert_eq!(b.replay_window_ns_max(), 0, "no replay kind, nothing kept");
+        for _ in 0..200 {
+            assert_eq!(a.gap(), b.gap());
+            assert_eq!(
+                a.draw(&servers(5), &[], false),
+                b.draw(&servers(5), &[], false)
+            );
+        }
+    }
+
+    /// Each late-delivery kind draws its own fault with its undo (if any) within bounds, and a
+    /// swarm over them keeps to them.
+    #[test]
+    fn late_delivery_kinds_draw_their_faults() {
+        let cfg = NemesisConfig {
+            kinds: vec![
+                NemesisKind::CrashBlip,
+                NemesisKind::Hold,
+                NemesisKind::Replay,
+            ],
+            ..Default::default()
+        };
+        let mut nem = Nemesis::new(cfg.clone(), 5, stream(8, Stream::Faults)).unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..100 {
+            let mv = nem.draw(&servers(5), &[], false).unwrap();
+            seen.insert(mv.kind);
+            match (mv.kind, &mv.fault, &mv.undo) {
+                (NemesisKind::CrashBlip, Fault::Crash { .. }, Some((after, undo))) => {
+                    assert!((1_000_000..=50_000_000).contains(after));
+                    assert!(mv.fault.undone_by(undo));
+                }
+                (
+                    NemesisKind::Hold,
+                    Fault::Hold {
+                        release_spread_ns, ..
+                    },
+                    Some((_, Fault::Heal)),
+                ) => assert!(*release_spread_ns <= cfg.hold_release_spread_ns_max),
+                (NemesisKind::Replay, Fault::Replay { from, to, .. }, None) => {
+                    assert!(from.is_some() && to.is_some() && from != to);
+                }
+                other => panic!("unexpected move {other:?}"),
+            }
+        }
+        assert_eq!(seen.len(), 3);
+        assert!(
+            nem.draw(&servers(5), &[], true)
+                .is_none_or(|m| m.kind != NemesisKind::Hold)
+        );
+        let swarm = NemesisConfig {
+            swarm: true,
+            ..cfg.clone()
+        };
+        for seed in 0..20 {
+            let nem = Nemesis::new(swarm.clone(), 5, stream(seed, Stream::Faults)).unwrap();
+            assert!(nem.config().kinds.iter().all(|k| cfg.kinds.contains(k)));
+        }
     }
 
     #[test]

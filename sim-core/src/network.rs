@@ -1,5 +1,6 @@
-//! The network model: per-link latency, loss, duplication and reordering, an optional FIFO mode,
-//! per-link overrides, and the partition in force. The event loop asks it what happens to each
+//! The network model: per-link latency, loss, duplication, reordering and stale duplicates
+//! (a copy re-delivered seconds later), an optional FIFO mode, per-link overrides, and the
+//! partition in force. The event loop asks it what happens to each
 //! message when it is sent ([`Network::transmit`]) and whether it may land when it arrives
 //! ([`Network::connectivity`]): a message in flight obeys the partition at delivery time.
 
@@ -34,6 +35,24 @@ pub struct LinkConfig {
     /// Deliver in send order on this link, like a TCP connection (later messages wait for
     /// earlier ones). Loss and duplication still apply if configured.
     pub fifo: bool,
+    /// Probability in [0, 1] that a message is delivered once more, much later: a stale
+    /// duplicate, as a retransmission after a heal or a slow path delivers one. The copy
+    /// arrives `stale_delay` after the message itself (and ignores `fifo`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub stale_duplicate: f64,
+    /// How much later than the message a stale duplicate arrives (default: Pareto from 1 s
+    /// with shape 1.5, a heavy tail of seconds to minutes).
+    #[serde(skip_serializing_if = "is_stale_delay_default")]
+    pub stale_delay: LatencyDist,
+}
+
+/// The default delay of a stale duplicate behind its original: Pareto with scale 1 s and
+/// shape 1.5 (median 1.6 s, one in a hundred beyond 21 s).
+pub fn stale_delay_default() -> LatencyDist {
+    LatencyDist::Pareto {
+        min_ns: 1_000_000_000,
+        shape: 1.5,
+    }
 }
 
 impl Default for LinkConfig {
@@ -45,6 +64,8 @@ impl Default for LinkConfig {
             reorder: 0.0,
             reorder_delay_ns_max: 10_000_000,
             fifo: false,
+            stale_duplicate: 0.0,
+            stale_delay: stale_delay_default(),
         }
     }
 }
@@ -68,6 +89,16 @@ fn yes() -> bool {
     true
 }
 
+// Written out only when set, so a scenario written by `dsim shrink` or a property test reads
+// as it did before stale duplicates existed.
+fn is_zero(p: &f64) -> bool {
+    *p == 0.0
+}
+
+fn is_stale_delay_default(d: &LatencyDist) -> bool {
+    *d == stale_delay_default()
+}
+
 /// The whole network's configuration: how every link behaves unless overridden, and the
 /// overrides. (The default link's fields are spelt out rather than flattened so that a misspelt
 /// field gets serde's list of allowed names.)
@@ -86,6 +117,12 @@ pub struct NetworkConfig {
     pub reorder_delay_ns_max: Nanos,
     /// See [`LinkConfig::fifo`].
     pub fifo: bool,
+    /// See [`LinkConfig::stale_duplicate`].
+    #[serde(skip_serializing_if = "is_zero")]
+    pub stale_duplicate: f64,
+    /// See [`LinkConfig::stale_delay`].
+    #[serde(skip_serializing_if = "is_stale_delay_default")]
+    pub stale_delay: LatencyDist,
     /// Per-link exceptions.
     pub links: Vec<LinkOverride>,
 }
@@ -106,6 +143,8 @@ impl NetworkConfig {
             reorder: link.reorder,
             reorder_delay_ns_max: link.reorder_delay_ns_max,
             fifo: link.fifo,
+            stale_duplicate: link.stale_duplicate,
+            stale_delay: link.stale_delay,
             links: Vec::new(),
         }
     }
@@ -119,6 +158,8 @@ impl NetworkConfig {
             reorder: self.reorder,
             reorder_delay_ns_max: self.reorder_delay_ns_max,
             fifo: self.fifo,
+            stale_duplicate: self.stale_duplicate,
+            stale_delay: self.stale_delay.clone(),
         }
     }
 }
@@ -128,12 +169,15 @@ impl NetworkConfig {
 pub enum Transmission {
     /// Lost on the wire.
     Lost,
-    /// Arrives at `at`; if `duplicate_at` is set a second copy arrives then.
+    /// Arrives at `at`; if `duplicate_at` is set a second copy arrives then, and if
+    /// `stale_at` is set a stale copy arrives then (much later).
     Arrives {
         /// Delivery time of the message.
         at: Nanos,
         /// Delivery time of a duplicate, if one was made.
         duplicate_at: Option<Nanos>,
+        /// Delivery time of a stale duplicate, if one was made.
+        stale_at: Option<Nanos>,
     },
 }
 
@@ -146,6 +190,8 @@ struct PreparedLink {
     reorder: f64,
     reorder_delay_ns_max: Nanos,
     fifo: bool,
+    stale_duplicate: f64,
+    stale_delay: LatencySampler,
 }
 
 impl LinkConfig {
@@ -157,6 +203,7 @@ impl LinkConfig {
             ("loss", self.loss),
             ("duplicate", self.duplicate),
             ("reorder", self.reorder),
+            ("stale_duplicate", self.stale_duplicate),
         ] {
             check_f64(&format!("{field}{name}"), p, 0.0..=1.0)?;
         }
@@ -165,6 +212,7 @@ impl LinkConfig {
             self.reorder_delay_ns_max,
             0..=LATENCY_NS_MAX,
         )?;
+        self.stale_delay.validate(&format!("{field}stale_delay"))?;
         self.latency.validate(&format!("{field}latency"))
     }
 }
@@ -193,6 +241,8 @@ impl PreparedLink {
             reorder: config.reorder,
             reorder_delay_ns_max: config.reorder_delay_ns_max,
             fifo: config.fifo,
+            stale_duplicate: config.stale_duplicate,
+            stale_delay: config.stale_delay.sampler(&format!("{field}stale_delay"))?,
         })
     }
 }
@@ -206,11 +256,20 @@ pub struct Network {
     fifo_last_ns: FxHashMap<(NodeId, NodeId), Nanos>,
     connectivity: Connectivity,
     rng: SimRng,
+    /// Draws stale duplicates only, so links without them leave it untouched. Boxed: it is
+    /// rarely used, and the hot fields stay together without it.
+    stale_rng: Box<SimRng>,
 }
 
 impl Network {
-    /// Prepares the network for `nodes` nodes, drawing from `rng` (the network stream).
-    pub fn new(config: &NetworkConfig, nodes: usize, rng: SimRng) -> Result<Self, ConfigError> {
+    /// Prepares the network for `nodes` nodes, drawing from `rng` (the network stream) and,
+    /// for stale duplicates only, from `stale_rng` (the stale-duplicates stream).
+    pub fn new(
+        config: &NetworkConfig,
+        nodes: usize,
+        rng: SimRng,
+        stale_rng: SimRng,
+    ) -> Result<Self, ConfigError> {
         let mut overrides = FxHashMap::default();
         for (i, o) in config.links.iter().enumerate() {
             let field = format!("network.links[{i}].");
@@ -237,6 +296,7 @@ impl Network {
             fifo_last_ns: FxHashMap::default(),
             connectivity: Connectivity::full(nodes),
             rng,
+            stale_rng: Box::new(stale_rng),
         })
     }
 
@@ -263,7 +323,16 @@ impl Network {
                 *last = *d;
             }
         }
-        Transmission::Arrives { at, duplicate_at }
+        // Drawn from a stream of its own and only where enabled, so links without stale
+        // duplicates draw exactly what they drew before the feature existed.
+        let stale_at = (link.stale_duplicate > 0.0
+            && self.stale_rng.random_bool(link.stale_duplicate))
+        .then(|| at.saturating_add(link.stale_delay.sample(&mut self.stale_rng)));
+        Transmission::Arrives {
+            at,
+            duplicate_at,
+            stale_at,
+        }
     }
 
     /// The partition in force.

@@ -27,6 +27,11 @@ pub enum Stream {
     Buggify,
     /// A scenario's swarm draws over its configuration (before the run starts).
     Swarm,
+    /// Which messages a link re-delivers as stale duplicates, and how late. A stream of its
+    /// own so that turning stale duplicates on leaves every latency the network draws as it was.
+    StaleDuplicates,
+    /// When held messages are released (a hold's spread).
+    Release,
     /// The RNG a node's process sees through `Ctx::rng`.
     Node(NodeId),
 }
@@ -43,6 +48,8 @@ impl Stream {
             Stream::Partitions => 4,
             Stream::Buggify => 5,
             Stream::Swarm => 6,
+            Stream::StaleDuplicates => 7,
+            Stream::Release => 8,
             Stream::Node(node) => 1024 + u64::from(node.0),
         }
     }

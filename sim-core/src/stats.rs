@@ -23,6 +23,12 @@ pub struct Stats {
     pub messages_dropped_node_down: u64,
     /// Extra copies made by duplication.
     pub messages_duplicated: u64,
+    /// Stale copies made by links with `stale_duplicate` (each arrives long after its original).
+    pub messages_stale: u64,
+    /// Messages a hold kept back instead of dropping (each released when the hold ended).
+    pub messages_held: u64,
+    /// Copies of old messages scheduled by replays.
+    pub messages_replayed: u64,
     /// Timers that fired.
     pub timers_fired: u64,
     /// Timer events skipped because the timer was cancelled or rescheduled.

@@ -13,6 +13,25 @@
 //! });
 //! ```
 //!
+//! Late deliveries (holds released in bursts, replays of old messages, crash blips shorter
+//! than a client's timeout) come from [`late_fault_schedule`], which mixes them with the
+//! faults above; their delays are log-uniform (milliseconds to seconds), so short and long
+//! both come up and proptest shrinks towards short:
+//!
+//! ```
+//! use proptest::prelude::*;
+//! use sim_core::{Fault, strategies};
+//!
+//! proptest!(|(faults in strategies::late_fault_schedule(3, 10_000_000_000, 8))| {
+//!     prop_assert!(faults.windows(2).all(|w| w[0].at_ns <= w[1].at_ns));
+//!     for f in &faults {
+//!         if let Fault::Replay { window_ns, .. } = f.fault {
+//!             prop_assert!(window_ns <= 2_000_000_000);
+//!         }
+//!     }
+//! });
+//! ```
+//!
 //! Partitions leave clients connected to every server unless asked otherwise; a protocol whose
 //! clients talk to the servers directly (and whose servers never talk to each other) needs
 //! partitions that cut clients off too:
@@ -174,6 +193,110 @@ where
             .into_iter()
             .map(|(at_ns, fault)| ScheduledFault { at_ns, fault })
             .collect()
+    })
+}
+
+/// A time between 1 ms and `max_ms` ms, log-uniform (as many draws under 10 ms as between
+/// 100 ms and 1 s): a cheap heavy tail that shrinks towards 1 ms.
+pub fn log_uniform_ns(max_ms: u64) -> impl Strategy<Value = Nanos> + Clone {
+    let steps = (64 - max_ms.max(1).leading_zeros()) * 4;
+    (0..=steps).prop_map(move |e| {
+        let ms = libm::exp2(f64::from(e) / 4.0) as u64;
+        ms.clamp(1, max_ms.max(1)) * MILLIS
+    })
+}
+
+/// A hold over a named pattern of `servers` servers, its release a burst or spread over up to
+/// 200 ms.
+pub fn hold(servers: u32) -> impl Strategy<Value = Fault> {
+    (
+        partition(servers, Just(ClientPlacement::Free)),
+        prop_oneof![Just(0), log_uniform_ns(200)],
+    )
+        .prop_map(|(partition, release_spread_ns)| Fault::Hold {
+            partition,
+            release_spread_ns,
+        })
+}
+
+/// A replay of the link between two of `servers` servers (or every link from or to one of
+/// them), reaching back up to 2 s and delivering up to 10 s later.
+pub fn replay(servers: u32) -> impl Strategy<Value = Fault> {
+    let node = (0..servers.max(1)).prop_map(NodeId);
+    (
+        proptest::option::of(node.clone()),
+        proptest::option::of(node),
+        log_uniform_ns(2_000),
+        log_uniform_ns(10_000),
+    )
+        .prop_map(|(from, to, window_ns, delay_ns)| Fault::Replay {
+            from,
+            to,
+            window_ns,
+            delay_ns,
+        })
+}
+
+/// A network like [`network_config`] whose links also re-deliver up to 5% of messages as
+/// stale duplicates, 100 ms to tens of seconds late (Pareto).
+pub fn late_network_config() -> impl Strategy<Value = NetworkConfig> {
+    (
+        network_config(),
+        0.0f64..0.05,
+        log_uniform_ns(1_000),
+        1.0f64..2.0,
+    )
+        .prop_map(|(network, stale_duplicate, min_ns, shape)| NetworkConfig {
+            stale_duplicate,
+            stale_delay: LatencyDist::Pareto {
+                min_ns: min_ns.max(100 * MILLIS),
+                shape,
+            },
+            ..network
+        })
+}
+
+/// One entry of a late-delivery schedule: the faults (at offsets from the entry's time) it
+/// stands for.
+fn late_unit(servers: u32) -> impl Strategy<Value = Vec<(Nanos, Fault)>> {
+    let node = (0..servers.max(1)).prop_map(NodeId);
+    prop_oneof![
+        fault(servers).prop_map(|f| vec![(0, f)]),
+        // A hold and its heal, which releases what it held.
+        (hold(servers), log_uniform_ns(5_000))
+            .prop_map(|(h, lasts)| vec![(0, h), (lasts, Fault::Heal)]),
+        replay(servers).prop_map(|f| vec![(0, f)]),
+        // A crash blip: down for 1 to 50 ms, less than a client's patience.
+        (node, log_uniform_ns(50)).prop_map(|(node, lasts)| vec![
+            (0, Fault::Crash { node }),
+            (lasts, Fault::Restart { node })
+        ]),
+    ]
+}
+
+/// Up to `faults_max` entries at times in `[0, duration_ns)`, sorted by time: the faults of
+/// [`fault_schedule`] mixed with holds and their heals, replays, and crash blips (a crash and
+/// its restart 1 to 50 ms later). An entry may stand for two faults, so the schedule holds up
+/// to twice `faults_max`.
+pub fn late_fault_schedule(
+    servers: u32,
+    duration_ns: Nanos,
+    faults_max: usize,
+) -> impl Strategy<Value = Vec<ScheduledFault>> {
+    let one = (0..duration_ns.max(1), late_unit(servers));
+    prop::collection::vec(one, 0..=faults_max).prop_map(|units| {
+        let mut faults: Vec<ScheduledFault> = units
+            .into_iter()
+            .flat_map(|(at, unit)| {
+                unit.into_iter().map(move |(after, fault)| ScheduledFault {
+                    at_ns: at.saturating_add(after),
+                    fault,
+                })
+            })
+            .collect();
+        // Stable: a fault stays before its undo when both land at the same time.
+        faults.sort_by_key(|f| f.at_ns);
+        faults
     })
 }
 

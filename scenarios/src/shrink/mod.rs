@@ -1,6 +1,7 @@
 //! Shrinking a failing run: starting from a scenario and a seed on which a check fails, try
 //! smaller variants — the nemesis spelt out as a fixed schedule, fewer faults, the quiet start
-//! cut off, a shorter run, each fault earlier and shorter, fewer clients and operations, fewer
+//! cut off, a shorter run, each fault earlier and shorter (a replay reaching back less far and
+//! arriving sooner), fewer clients and operations, fewer
 //! servers, less reordering, duplication and loss, fault times rounded to readable values —
 //! keeping each one that still fails the same check with the same seed, until none helps. Every
 //! pass is deterministic and the whole search makes at most `runs_max` runs. The result is a
@@ -9,7 +10,7 @@
 mod schedule;
 
 use serde_json::Value;
-use sim_core::{Nanos, NetworkConfig, ScheduledFault};
+use sim_core::{Fault, Nanos, NetworkConfig, ScheduledFault};
 
 use crate::registry::Registry;
 use crate::runner::RunOptions;
@@ -179,6 +180,7 @@ pub fn shrink(
         progressed |= state.drop_faults();
         progressed |= state.shift_start();
         progressed |= state.move_faults();
+        progressed |= state.shorten_replays();
         progressed |= state.fewer(
             "workload.clients",
             |s| s.workload.as_ref().map(|w| u64::from(w.clients)),
@@ -345,6 +347,46 @@ impl State<'_> {
         progressed
     }
 
+    /// Per replay: its window cut, then its delay cut, by as much as still fails.
+    fn shorten_replays(&mut self) -> bool {
+        let mut progressed = false;
+        for k in 0..self.best.faults.len() {
+            for delay in [false, true] {
+                let base = self.best.clone();
+                let Fault::Replay {
+                    window_ns,
+                    delay_ns,
+                    ..
+                } = base.faults[k].fault
+                else {
+                    break;
+                };
+                let (current, name) = if delay {
+                    (delay_ns, "delay")
+                } else {
+                    (window_ns, "window")
+                };
+                progressed |= self.search_time(current, |cut| {
+                    let mut s = base.clone();
+                    if let Fault::Replay {
+                        window_ns,
+                        delay_ns,
+                        ..
+                    } = &mut s.faults[k].fault
+                    {
+                        let slot = if delay { delay_ns } else { window_ns };
+                        *slot -= cut;
+                    }
+                    (s, format!("replay {name} cut by {}", seconds(cut)))
+                });
+                if self.runs >= self.runs_max {
+                    return progressed;
+                }
+            }
+        }
+        progressed
+    }
+
     /// Moves the entries `moved` of `unit` earlier by as much as still fails.
     fn move_unit(&mut self, moved: Vec<usize>, unit: Unit, how: &str) -> bool {
         let base = self.best.clone();
@@ -451,7 +493,7 @@ impl State<'_> {
         progressed
     }
 
-    /// Lowers the network's reordering, duplication and loss probabilities (each of the default
+    /// Lowers the network's stale duplication, reordering, duplication and loss probabilities (each of the default
     /// link's and the overrides'): each to 0 if that still fails, else halved while that still
     /// fails, at most [`NETWORK_HALVINGS_MAX`] times and not below [`NETWORK_PROBABILITY_MIN`].
     /// Loss comes last, so a failure that loss alone explains (the simplest story) ends with
@@ -523,15 +565,17 @@ struct NetworkKnob {
 /// Which of a link's probabilities.
 #[derive(Clone, Copy, Debug)]
 enum Probability {
+    StaleDuplicate,
     Reorder,
     Duplicate,
     Loss,
 }
 
 impl Probability {
-    /// This probability out of a link's `(loss, duplicate, reorder)`.
-    fn pick<T>(self, (loss, duplicate, reorder): (T, T, T)) -> T {
+    /// This probability out of a link's `(loss, duplicate, reorder, stale_duplicate)`.
+    fn pick<T>(self, (loss, duplicate, reorder, stale_duplicate): (T, T, T, T)) -> T {
         match self {
+            Probability::StaleDuplicate => stale_duplicate,
             Probability::Reorder => reorder,
             Probability::Duplicate => duplicate,
             Probability::Loss => loss,
@@ -543,6 +587,7 @@ impl NetworkKnob {
     /// The field's path in the scenario, e.g. `network.links[0].link.loss`.
     fn name(&self) -> String {
         let what = match self.what {
+            Probability::StaleDuplicate => "stale_duplicate",
             Probability::Reorder => "reorder",
             Probability::Duplicate => "duplicate",
             Probability::Loss => "loss",
@@ -559,10 +604,16 @@ impl NetworkKnob {
                 &mut network.loss,
                 &mut network.duplicate,
                 &mut network.reorder,
+                &mut network.stale_duplicate,
             ),
             Some(i) => {
                 let l = &mut network.links.get_mut(i)?.link;
-                (&mut l.loss, &mut l.duplicate, &mut l.reorder)
+                (
+                    &mut l.loss,
+                    &mut l.duplicate,
+                    &mut l.reorder,
+                    &mut l.stale_duplicate,
+                )
             }
         };
         Some(self.what.pick(link))
@@ -570,10 +621,15 @@ impl NetworkKnob {
 
     fn get(&self, network: &NetworkConfig) -> Option<f64> {
         let link = match self.link {
-            None => (&network.loss, &network.duplicate, &network.reorder),
+            None => (
+                &network.loss,
+                &network.duplicate,
+                &network.reorder,
+                &network.stale_duplicate,
+            ),
             Some(i) => {
                 let l = &network.links.get(i)?.link;
-                (&l.loss, &l.duplicate, &l.reorder)
+                (&l.loss, &l.duplicate, &l.reorder, &l.stale_duplicate)
             }
         };
         Some(*self.what.pick(link))
@@ -586,13 +642,14 @@ impl NetworkKnob {
     }
 }
 
-/// Every probability of `network`: reordering, then duplication, then loss, each on the
-/// default link and then on each override.
+/// Every probability of `network`: stale duplication, reordering, then duplication, then
+/// loss, each on the default link and then on each override.
 fn network_knobs(network: &NetworkConfig) -> Vec<NetworkKnob> {
     let links: Vec<Option<usize>> = std::iter::once(None)
         .chain((0..network.links.len()).map(Some))
         .collect();
     [
+        Probability::StaleDuplicate,
         Probability::Reorder,
         Probability::Duplicate,
         Probability::Loss,

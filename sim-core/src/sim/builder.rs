@@ -218,7 +218,26 @@ impl<M: Message> SimBuilder<M> {
             )?),
             None => None,
         };
-        let network = Network::new(&config.network, count, stream(seed, Stream::Network))?;
+        let network = Network::new(
+            &config.network,
+            count,
+            stream(seed, Stream::Network),
+            stream(seed, Stream::StaleDuplicates),
+        )?;
+        // Recent messages are kept only as far back as a replay can reach, and not at all in a
+        // run without replays, so other runs neither pay for them nor change.
+        let scheduled_window = config.faults.iter().filter_map(|f| match f.fault {
+            crate::fault::Fault::Replay { window_ns, .. } => Some(window_ns.saturating_add(1)),
+            _ => None,
+        });
+        let replay_window_ns = scheduled_window
+            .chain(
+                nemesis
+                    .iter()
+                    .map(|n| n.replay_window_ns_max().saturating_add(1)),
+            )
+            .max()
+            .unwrap_or(0);
         let mut clock_rng = stream(seed, Stream::Clocks);
         let mut nodes = Vec::with_capacity(count);
         for (i, spec) in specs.into_iter().enumerate() {
@@ -271,6 +290,10 @@ impl<M: Message> SimBuilder<M> {
             targets,
             network,
             partition_rng: stream(seed, Stream::Partitions),
+            late: Box::new(super::late::Late::new(
+                replay_window_ns,
+                stream(seed, Stream::Release),
+            )),
             coverage: Coverage::new(config.limits.fault_records_max),
             partition_record: None,
             partition_replaced: Connectivity::full(count),
@@ -383,9 +406,30 @@ fn validate_faults(
                 format!("{node} is not a node; nodes are n0..n{}", nodes - 1),
             ));
         }
-        if let crate::fault::Fault::Partition(spec) = &scheduled.fault {
-            Connectivity::from_spec(spec, nodes, servers, clients, &mut scratch_rng)
-                .map_err(|e| ConfigError::new(format!("{field}.{}", e.field), e.message))?;
+        match &scheduled.fault {
+            crate::fault::Fault::Partition(spec) => {
+                Connectivity::from_spec(spec, nodes, servers, clients, &mut scratch_rng)
+                    .map_err(|e| ConfigError::new(format!("{field}.{}", e.field), e.message))?;
+            }
+            crate::fault::Fault::Hold { partition, .. } => {
+                Connectivity::from_spec(partition, nodes, servers, clients, &mut scratch_rng)
+                    .map_err(|e| {
+                        ConfigError::new(format!("{field}.partition.{}", e.field), e.message)
+                    })?;
+            }
+            crate::fault::Fault::Replay { from, to, .. } => {
+                for (name, node) in [("from", from), ("to", to)] {
+                    if let Some(node) = node
+                        && node.index() >= nodes
+                    {
+                        return Err(ConfigError::new(
+                            format!("{field}.{name}"),
+                            format!("{node} is not a node; nodes are n0..n{}", nodes - 1),
+                        ));
+                    }
+                }
+            }
+            _ => {}
         }
     }
     Ok(())

@@ -45,26 +45,23 @@ impl<M: Message> Simulation<M> {
                 self.nodes[node.index()].clock.set_drift(now, *drift_ppm);
                 self.reschedule_timers(*node)?;
             }
-            Fault::Partition(spec) => {
-                let conn = Connectivity::from_spec(
-                    spec,
-                    self.nodes.len(),
-                    &self.targets,
-                    &self.clients,
-                    &mut self.partition_rng,
-                );
-                if let Ok(conn) = conn {
-                    // A partition in force is replaced: its record ends now, drops from now on
-                    // are the new one's, and the new one is judged against the old.
-                    self.coverage.ended(self.partition_record, self.now);
-                    self.partition_replaced = self.network.connectivity().clone();
-                    self.network.set_connectivity(conn);
-                    self.partition_record = record;
-                }
+            Fault::Partition(spec) => self.impose(spec, None, record)?,
+            Fault::Hold {
+                partition,
+                release_spread_ns,
+            } => self.impose(partition, Some(*release_spread_ns), record)?,
+            Fault::Replay {
+                from,
+                to,
+                window_ns,
+                delay_ns,
+            } => {
+                let copies = self.replay(*from, *to, *window_ns, *delay_ns)?;
+                self.coverage.replayed(record, copies);
             }
-            Fault::Heal => self.heal(),
+            Fault::Heal => self.heal()?,
             Fault::HealAll => {
-                self.heal();
+                self.heal()?;
                 for i in 0..self.nodes.len() {
                     let node = NodeId(i as u32);
                     match self.nodes[i].status {
@@ -87,7 +84,11 @@ impl<M: Message> Simulation<M> {
             Fault::Pause { node } => status(node) == NodeStatus::Up,
             Fault::Resume { node } => status(node) == NodeStatus::Paused,
             Fault::ClockJump { .. } | Fault::ClockDrift { .. } => true,
-            Fault::Partition(spec) => {
+            Fault::Replay { .. } => true,
+            Fault::Partition(spec)
+            | Fault::Hold {
+                partition: spec, ..
+            } => {
                 let mut scratch = self.partition_rng.clone();
                 let (nodes, clients) = (self.nodes.len(), &self.clients);
                 Connectivity::from_spec(spec, nodes, &self.targets, clients, &mut scratch).is_ok()
@@ -129,11 +130,39 @@ impl<M: Message> Simulation<M> {
         Ok(())
     }
 
-    fn heal(&mut self) {
+    /// Imposes the partition `spec`, replacing any partition or hold in force (whose held
+    /// messages are released); `hold` is the release spread when the new one is a hold.
+    fn impose(
+        &mut self,
+        spec: &crate::partition::PartitionSpec,
+        hold: Option<crate::time::Nanos>,
+        record: Option<usize>,
+    ) -> Result<(), SimError> {
+        let conn = Connectivity::from_spec(
+            spec,
+            self.nodes.len(),
+            &self.targets,
+            &self.clients,
+            &mut self.partition_rng,
+        );
+        if let Ok(conn) = conn {
+            // A partition in force is replaced: its record ends now, drops from now on
+            // are the new one's, and the new one is judged against the old.
+            self.coverage.ended(self.partition_record, self.now);
+            self.partition_replaced = self.network.connectivity().clone();
+            self.network.set_connectivity(conn);
+            self.partition_record = record;
+            self.set_hold(hold)?;
+        }
+        Ok(())
+    }
+
+    fn heal(&mut self) -> Result<(), SimError> {
         self.coverage.ended(self.partition_record.take(), self.now);
         self.network
             .set_connectivity(Connectivity::full(self.nodes.len()));
         self.partition_replaced = Connectivity::full(self.nodes.len());
+        self.set_hold(None)
     }
 
     fn crash(&mut self, node: NodeId, record: Option<usize>) -> Result<(), SimError> {

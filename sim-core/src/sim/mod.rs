@@ -1,11 +1,12 @@
 //! The simulation: nodes, the event queue and the loop that runs them. One event at a time, in
 //! `(time, seq)` order; each event is handed to one node's process, whose recorded effects are
-//! then carried out. Builders live in `builder`, fault handling in `faults`, the client and
-//! history bookkeeping in `clients`.
+//! then carried out. Builders live in `builder`, fault handling in `faults`, held and replayed
+//! messages in `late`, the client and history bookkeeping in `clients`.
 
 mod builder;
 mod clients;
 mod faults;
+mod late;
 
 pub use builder::SimBuilder;
 
@@ -188,6 +189,9 @@ pub struct Simulation<M: Message> {
     targets: Vec<NodeId>,
     network: Network,
     partition_rng: SimRng,
+    /// Messages a hold keeps back and recent messages kept for replays (boxed: rarely used,
+    /// and the hot fields stay together without it).
+    late: Box<late::Late<M>>,
     /// What each fault affected; `partition_record` is the partition in force.
     coverage: Coverage,
     partition_record: Option<usize>,
@@ -208,7 +212,7 @@ pub struct Simulation<M: Message> {
     stats: Stats,
     /// Scratch space for effects, reused so handlers do not allocate per event.
     effects: Vec<Effect<M>>,
-    /// Events held for paused nodes, all nodes together; they count against
+    /// Events held for paused nodes and messages held by a hold, all together; they count against
     /// `limits.queue_len_max` like events in the queue, so pausing nodes does not lift the bound.
     deferred_total: usize,
 }
@@ -419,6 +423,10 @@ impl<M: Message> Simulation<M> {
             None
         };
         if let Some(reason) = reason {
+            if reason == DropReason::Partition && self.late.holding() {
+                self.hold_message(envelope, msg);
+                return Ok(());
+            }
             let record = match reason {
                 DropReason::NodeDown => self.nodes[to.index()].crash_record,
                 _ => self.partition_record,
@@ -562,9 +570,34 @@ impl<M: Message> Simulation<M> {
                     },
                 );
             }
-            Transmission::Arrives { at, duplicate_at } => {
+            Transmission::Arrives {
+                at,
+                duplicate_at,
+                stale_at,
+            } => {
                 self.tracer
                     .emit(self.now, TraceKind::Send { from, to, msg_id });
+                let envelope = Envelope {
+                    from,
+                    to,
+                    sent_ns: self.now,
+                    msg_id,
+                };
+                self.remember_sent(envelope, &msg);
+                if let Some(stale_at) = stale_at {
+                    self.stats.messages_stale += 1;
+                    let copy = msg.clone();
+                    self.push(
+                        stale_at,
+                        Event::Deliver {
+                            from,
+                            to,
+                            sent_ns: self.now,
+                            msg_id,
+                            msg: copy,
+                        },
+                    )?;
+                }
                 if let Some(dup_at) = duplicate_at {
                     self.stats.messages_duplicated += 1;
                     let copy = msg.clone();
