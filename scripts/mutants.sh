@@ -51,7 +51,7 @@ git archive "$rev" | tar -x -C "$copy"
 # The population is the implementation, not its oracle: the checks, monitors, experiments and
 # metrics are what judges a mutant, and a mutant of a check that correct code passes anyway
 # proves nothing about the tests.
-oracle='::(metrics|footprint|server_bytes|end_checks|liveness|bugs|converged|quiet_from|state_agreement|log_matching_at_end|difference)\b'
+oracle='(^|[ :])(metrics|footprint|server_bytes|end_checks|liveness|bugs|converged|quiet_from|state_agreement|log_matching_at_end|difference|servers|master_of)( ->| with|$)'
 (cd "$copy" && cargo mutants --list --json --package protocols --file "$files" \
   --exclude '**/checks.rs' --exclude '**/monitor.rs' --exclude '**/experiment.rs' \
   --exclude '**/session.rs' --exclude-re "$oracle") > "$out/all.json"

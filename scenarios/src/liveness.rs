@@ -132,7 +132,10 @@ mod tests {
         }
         let r = clients_progress(&history, 2, 0, 100);
         assert!(!r.ok, "{r:?}");
-        assert!(r.detail.starts_with("3 operations timed out and only 2 completed"));
+        assert!(
+            r.detail
+                .starts_with("3 operations timed out and only 2 completed")
+        );
         // As many completed as timed out: loss can do that much.
         history.truncate(history.len() - 2);
         assert!(clients_progress(&history, 2, 0, 100).ok);

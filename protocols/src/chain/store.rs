@@ -320,14 +320,18 @@ mod tests {
         let mut other_session = a.clone();
         other_session.sessions.clear();
         assert!(
-            a.difference(&other_session).starts_with("session of n9 = Some("),
+            a.difference(&other_session)
+                .starts_with("session of n9 = Some("),
             "{}",
             a.difference(&other_session)
         );
         let mut behind = Replica::default();
         behind.apply(&update(1, 0, Change::Set(Value::Int(5))), &mut storage);
         behind.apply(&update(2, 0, Change::Nothing), &mut storage);
-        assert!(a.difference(&behind).starts_with("history (applied, digest) = (1, "));
+        assert!(
+            a.difference(&behind)
+                .starts_with("history (applied, digest) = (1, ")
+        );
     }
 
     #[test]

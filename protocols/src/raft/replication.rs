@@ -118,7 +118,10 @@ impl RaftServer {
             round,
         } = request;
         if !self.accept_leader(ctx, leader, term) {
-            self.reply_failure(ctx, leader, 0, None, round);
+            // A request of an older term: its round was numbered in that term, and echoing it
+            // under our newer term would acknowledge a round of whoever leads now (round 0
+            // acknowledges nothing).
+            self.reply_failure(ctx, leader, 0, None, 0);
             return;
         }
         // Entries up to our snapshot are committed, so they match; skip them.
@@ -245,6 +248,19 @@ impl RaftServer {
         };
         if term < self.durable.term() {
             return false;
+        }
+        if round > l.round {
+            // Rounds are numbered per term, and this leader never started this one: the reply
+            // answers a request of another term. Counting it could confirm a read that no
+            // majority of this term acknowledged.
+            ctx.violation(
+                "raft-reply-term",
+                format!(
+                    "{} leads term {term} and started {} rounds, but {peer} acknowledged round {round}",
+                    self.id, l.round
+                ),
+            );
+            return true;
         }
         let majority = self.config.majority();
         if l.ack_round(self.id, peer, round, majority, self.config.lease_ns) {

@@ -34,13 +34,14 @@ impl RaftServer {
         round: u64,
     ) {
         if !self.accept_leader(ctx, leader, term) {
+            // As for AppendEntries: an older term's round must not acknowledge one of ours.
             let term = self.durable.term();
             ctx.send(
                 leader,
                 RaftMsg::SnapshotReply {
                     term,
                     last_index: 0,
-                    round,
+                    round: 0,
                 },
             );
             return;

@@ -73,6 +73,10 @@ pub struct Participant {
     refused: BTreeSet<TxnId>,
     /// Recently aborted or forgotten transactions (not durable).
     recent: BTreeSet<TxnId>,
+    /// Volatile copy of the `horizon` record: the newest transaction whose `done/` record was
+    /// dropped. A prepare at or below it is refused: it may be a late copy of a transaction
+    /// that committed here and was forgotten, and preparing it again would apply it twice.
+    horizon: Option<TxnId>,
     /// The local time of the last event handled, to tell how long open doubts have lasted.
     last_seen_local_ns: Nanos,
     tick: Option<TimerId>,
@@ -90,6 +94,7 @@ impl Participant {
             committed: BTreeSet::new(),
             refused: BTreeSet::new(),
             recent: BTreeSet::new(),
+            horizon: None,
             last_seen_local_ns: 0,
             tick: None,
         }
@@ -150,6 +155,7 @@ impl Participant {
         self.store = cells.into_iter().collect();
         self.committed = done.into_iter().map(|(t, ())| t).collect();
         self.refused = refused.into_iter().map(|(t, ())| t).collect();
+        self.horizon = records::get(storage, records::HORIZON);
         let now = ctx.now();
         for (txn, record) in prepared {
             let needs = locks::needed(&record.ops);
@@ -193,7 +199,10 @@ impl Participant {
         if self.committed.contains(&txn) {
             return; // a stray duplicate of a prepare long decided
         }
-        if self.refused.contains(&txn) || self.recent.contains(&txn) {
+        if self.refused.contains(&txn)
+            || self.recent.contains(&txn)
+            || self.horizon.is_some_and(|h| txn <= h)
+        {
             let vote = Vote::No;
             ctx.send(coordinator, TwoPcMsg::Vote { txn, vote });
             return;
@@ -318,7 +327,11 @@ impl Participant {
                 &(),
             );
             self.committed.insert(txn);
-            evict_oldest(ctx, &mut self.committed, records::DONE, DONE_RECORDS_MAX);
+            while self.committed.len() > DONE_RECORDS_MAX {
+                if let Some(old) = self.committed.pop_first() {
+                    self.forget(ctx, old);
+                }
+            }
         } else {
             self.remember(txn);
         }
@@ -419,6 +432,19 @@ impl Participant {
         }
     }
 
+    /// Drops `txn`'s outcome record, raising the horizon over it in the same write batch
+    /// (lazily synced: a crash that loses both brings the record back, which only costs a
+    /// resend).
+    fn forget(&mut self, ctx: &mut Ctx<'_, TwoPcMsg>, txn: TxnId) {
+        ctx.storage_mut()
+            .delete(records::txn_name(records::DONE, txn));
+        if self.horizon.is_none_or(|h| txn > h) {
+            self.horizon = Some(txn);
+            records::put(ctx.storage_mut(), records::HORIZON.to_string(), &txn);
+        }
+        self.remember(txn);
+    }
+
     fn remember(&mut self, txn: TxnId) {
         self.recent.insert(txn);
         if self.recent.len() > RECENT_MAX {
@@ -454,10 +480,7 @@ impl Process for Participant {
             TwoPcMsg::Decision { txn, commit } => self.on_decision(ctx, txn, commit),
             TwoPcMsg::Forget { txn } => {
                 if self.committed.remove(&txn) {
-                    // Lazily: a crash that brings the record back only costs a resend.
-                    ctx.storage_mut()
-                        .delete(records::txn_name(records::DONE, txn));
-                    self.remember(txn);
+                    self.forget(ctx, txn);
                 }
             }
             TwoPcMsg::PeerQuery { txn } => self.on_peer_query(ctx, from, txn),

@@ -4,7 +4,8 @@
 //! Participant: `data/<key>` (a key's value and the transaction that wrote it),
 //! `prep/<txn>` (prepared: the operations and what they read and will write), `done/<txn>`
 //! (committed here; kept until the coordinator says every participant acknowledged) and
-//! `refused/<txn>` (a promise made to an in-doubt peer never to vote yes).
+//! `refused/<txn>` (a promise made to an in-doubt peer never to vote yes) and `horizon` (the
+//! newest transaction whose `done/` record was dropped: no prepare at or below it is new).
 //!
 //! Coordinator: `epoch` (its incarnation), `commit/<txn>` (the commit decision; presumed
 //! abort: no record means abort) and `session/<client>` (the client's last committed request,
@@ -26,6 +27,8 @@ pub const DONE: &str = "done/";
 pub const REFUSED: &str = "refused/";
 /// The coordinator's incarnation record.
 pub const EPOCH: &str = "epoch";
+/// Participant: the newest transaction whose outcome record was dropped.
+pub const HORIZON: &str = "horizon";
 /// Prefix of the coordinator's commit-decision records.
 pub const COMMIT: &str = "commit/";
 /// Prefix of the coordinator's client-session records.
