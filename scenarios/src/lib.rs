@@ -31,6 +31,7 @@ pub mod replay;
 pub mod report;
 mod runner;
 pub mod scenario;
+mod served;
 pub mod shrink;
 pub mod swarm;
 pub mod sweep;

@@ -229,6 +229,7 @@ fn judge<P: Protocol>(
         match check {
             CheckName::Invariants => {
                 results.push(invariants(sim));
+                results.push(crate::served::every_kind_served(sim.history().events()));
                 results.extend(P::end_checks(options, sim));
             }
             CheckName::Linearizable => {
