@@ -85,7 +85,6 @@ fn every_saved_corpus_input_and_fixed_finding_replays_clean() {
 const SHARED_SEEDS_ONLY: [&str; 3] = ["history-edn", "history-etcd-log", "history-kv-edn"];
 
 #[test]
-#[ignore = "after the merge of the inputs and histories branches the campaign's worker dies outside an input (exit 2); to be found with scripts/fuzz.sh before it runs in CI again"]
 fn a_short_seeded_campaign_of_each_target_finds_nothing_new() {
     // The same 19,900 inputs every run end cleanly, or as a bug already on file.
     let scratch = tempfile::tempdir().expect("temporary folder");

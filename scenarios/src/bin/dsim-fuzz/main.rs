@@ -298,7 +298,10 @@ fn worker(args: WorkerArgs) -> Result<ExitCode, String> {
         // The parent went away (it closed our stdout): nothing to report to.
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
         Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("the input thread panicked outside an input".into()),
+        Err(_) => Err(format!(
+            "the input thread panicked outside an input (a harness bug): {}",
+            worker::take_last_panic()
+        )),
     }
 }
 

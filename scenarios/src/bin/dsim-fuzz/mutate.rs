@@ -581,14 +581,16 @@ impl Mutator<'_> {
         } else {
             let text = String::from_utf8_lossy(&input[start..end]);
             let n: i128 = text.parse::<f64>().map_or(1, |f| f as i128);
+            // Wrapping, as a release build computed these before overflow checks met them:
+            // the inputs are the same in every profile.
             let next = match self.below(7) {
-                0 => n + 1,
-                1 => n - 1,
-                2 => n * 2,
+                0 => n.wrapping_add(1),
+                1 => n.wrapping_sub(1),
+                2 => n.wrapping_mul(2),
                 3 => n / 2,
-                4 => -n,
-                5 => n * 1000,
-                _ => n * n,
+                4 => n.wrapping_neg(),
+                5 => n.wrapping_mul(1000),
+                _ => n.wrapping_mul(n),
             };
             next.to_string().into_bytes()
         };
@@ -880,8 +882,9 @@ impl Mutator<'_> {
     /// one (mostly near its old value, now and then a type bound), any other stays a float.
     fn same_kind_number(&mut self, n: &serde_json::Number) -> Value {
         if let Some(old) = n.as_u64() {
+            // Wrapping (u64::MAX + 1 is 0), as in `number`.
             let next = match self.below(if self.bounds_rarely { 64 } else { 12 }) {
-                0 => old + 1,
+                0 => old.wrapping_add(1),
                 1 => old.saturating_sub(1),
                 2 => old.saturating_mul(2),
                 3 => old / 2,
@@ -893,7 +896,7 @@ impl Mutator<'_> {
                 9 => u64::from(u32::MAX),
                 10 => 1 << 31,
                 11 => u64::MAX,
-                _ => old + self.below(3) as u64,
+                _ => old.wrapping_add(self.below(3) as u64),
             };
             return Value::from(next);
         }
