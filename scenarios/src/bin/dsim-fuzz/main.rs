@@ -101,7 +101,7 @@ impl BoundArgs {
 #[derive(clap::Args, Debug)]
 struct CampaignArgs {
     /// scenario, history-jsonl, history-edn, history-etcd-log, history-kv-edn, history-auto
-    /// or run.
+    /// (the reading targets), build, check or run.
     #[arg(value_parser = parse_target)]
     target: Target,
     /// Stop after this many seconds.

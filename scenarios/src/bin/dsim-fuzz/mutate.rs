@@ -24,6 +24,10 @@ use crate::targets::{self, Target};
 /// Largest input generated; bigger ones are cut.
 pub const INPUT_BYTES_MAX: usize = 4 << 20;
 
+/// Most bytes of the seed window a reading target's input mostly starts from (see
+/// [`Target::is_reading`]).
+const READ_BASE_BYTES_MAX: usize = 16 * 1024;
+
 /// Most tokens in a target's dictionary.
 const DICTIONARY_TOKENS_MAX: usize = 4000;
 
@@ -54,8 +58,12 @@ pub fn generate(target: Target, corpus: &Corpus, seed: u64, index: u64) -> Vec<u
     };
     let mut input = m.base();
     let shape = Shape::of(target, &input);
-    if input.len() > 64 * 1024 && m.chance(3, 4) {
-        m.crop(&mut input);
+    // A reading target mostly reads a window of a big seed: its cost grows with the input,
+    // and the bugs of reading are in the syntax of a few lines, not in the length of a file.
+    if target.is_reading() && input.len() > READ_BASE_BYTES_MAX && m.chance(7, 8) {
+        m.crop(&mut input, READ_BASE_BYTES_MAX);
+    } else if input.len() > 64 * 1024 && m.chance(3, 4) {
+        m.crop(&mut input, 64 * 1024);
     }
     let stacked = if target == Target::Run {
         1 + m.below(3)
@@ -91,7 +99,7 @@ pub fn dictionary(target: Target, entries: &[(std::path::PathBuf, Vec<u8>)]) -> 
         }
     }
     let extra: &[&str] = match target {
-        Target::Scenario | Target::Run => &[
+        Target::Scenario | Target::Build | Target::Run => &[
             "\"0s\"",
             "\"1ns\"",
             "\"-1s\"",
@@ -189,12 +197,12 @@ enum Shape {
 impl Shape {
     fn of(target: Target, input: &[u8]) -> Shape {
         match target {
-            Target::Scenario => Shape::Json,
+            Target::Scenario | Target::Build => Shape::Json,
             Target::Run => Shape::RunJson,
             Target::History(Format::Jsonl) => Shape::JsonLines,
             Target::History(Format::Edn | Format::KvEdn) => Shape::Edn,
             Target::History(Format::EtcdLog) => Shape::EtcdLog,
-            Target::History(Format::Auto) => {
+            Target::History(Format::Auto) | Target::Check => {
                 let first = input.iter().find(|b| !b.is_ascii_whitespace());
                 if input.starts_with(b"INFO") {
                     Shape::EtcdLog
@@ -471,10 +479,12 @@ impl Mutator<'_> {
         }
     }
 
-    /// Keeps a window of whole lines (a sub-history) of about 1–64 KiB.
-    fn crop(&mut self, input: &mut Vec<u8>) {
+    /// Keeps a window of whole lines (a sub-history) of about 1 KiB to `keep_max` bytes (a
+    /// power of two).
+    fn crop(&mut self, input: &mut Vec<u8>, keep_max: usize) {
         let len = input.len();
-        let keep = (1024usize << self.below(7)).min(len);
+        let doublings = (keep_max / 1024).max(1).ilog2() as usize + 1;
+        let keep = (1024usize << self.below(doublings)).min(len);
         let mut start = self.below(len - keep + 1);
         while start > 0 && input[start - 1] != b'\n' {
             start -= 1;
