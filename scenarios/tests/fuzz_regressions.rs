@@ -11,8 +11,8 @@ use std::process::Command;
 const FUZZ: &str = env!("CARGO_BIN_EXE_dsim-fuzz");
 
 /// Every target, with the executions its CI campaign runs: about 2–10 s each on this 2-core
-/// machine (under a minute in all). The hang limit is the default 5 s: the slowest clean input
-/// of these campaigns took 1.7 s here.
+/// machine (under a minute in all). The hang limits are the defaults (5 s, 20 s for `run`):
+/// the slowest clean input of these campaigns took 1.7 s here.
 const TARGETS: [(&str, u64); 9] = [
     ("scenario", 20_000),
     ("history-jsonl", 20_000),
