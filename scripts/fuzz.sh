@@ -10,7 +10,7 @@
 #                                              the same target under AFL++ (coverage-guided)
 #
 # Targets: scenario, history-jsonl, history-edn, history-etcd-log, history-kv-edn,
-# history-auto, run. OPTIONS go to `dsim-fuzz campaign` (--seed S to repeat a campaign,
+# history-auto (reading and validation only, fast), build, check, run (what dsim does next). OPTIONS go to `dsim-fuzz campaign` (--seed S to repeat a campaign,
 # --hang-secs, --mem-cap-mb, --big-seeds, --minimise-secs, --findings DIR; see --help).
 # Prints executions, executions per second and findings; new findings are minimised and saved
 # under scenarios/fuzz/findings/open/TARGET/ with a note. Exit status: 0 nothing new, 1 a new

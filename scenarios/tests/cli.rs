@@ -311,6 +311,33 @@ fn check_takes_a_directory_and_rejects_one_without_histories() {
     );
 }
 
+/// A history that cannot be read (a symlink loop, a file that fails on read) is bad input
+/// whose error names the file and says why, and a missing one says it is missing.
+#[test]
+fn check_names_a_history_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let looped = dir.path().join("loop.edn");
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
+    let mut cases = vec![
+        (looped.clone(), "cannot read"),
+        (dir.path().join("missing.edn"), "no such file"),
+    ];
+    if cfg!(target_os = "linux") {
+        // Opens, then fails on the first read (EIO).
+        cases.push((PathBuf::from("/proc/self/mem"), "cannot read"));
+    }
+    for (path, why) in cases {
+        let out = dsim(&["check", path.to_str().unwrap(), "--model", "register"]);
+        assert_eq!(out.status.code(), Some(2), "{}", path.display());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("{}: {why}", path.display())),
+            "{}: {err}",
+            path.display()
+        );
+    }
+}
+
 #[test]
 fn check_rejects_a_malformed_history_with_its_position() {
     let dir = tempfile::tempdir().unwrap();

@@ -187,13 +187,16 @@ fn worse(a: u8, b: u8) -> u8 {
 /// not entered, and a directory of only subdirectories names them).
 fn files_of(path: &Path) -> Result<Vec<PathBuf>, String> {
     if !path.is_dir() {
-        if !path.exists() {
-            return Err(format!(
+        // A path that is there but cannot be looked at (a symlink loop, a folder on the way
+        // that cannot be searched) says why, not that it is missing.
+        return match std::fs::metadata(path) {
+            Ok(_) => Ok(vec![path.to_path_buf()]),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
                 "{}: no such file or directory; expected a history file or a directory",
                 path.display()
-            ));
-        }
-        return Ok(vec![path.to_path_buf()]);
+            )),
+            Err(e) => Err(format!("{}: cannot read: {e}", path.display())),
+        };
     }
     let entries =
         std::fs::read_dir(path).map_err(|e| format!("{}: cannot list: {e}", path.display()))?;

@@ -32,27 +32,28 @@ pub fn seed_dirs(target: Target) -> Vec<&'static str> {
     let etcd = vec!["../shared/histories/porcupine/etcd"];
     let kv = vec!["../shared/histories/porcupine/kv"];
     match target {
-        Target::Scenario | Target::Run => scenarios,
+        Target::Scenario | Target::Build | Target::Run => scenarios,
         Target::History(Format::Jsonl) => vec![],
         Target::History(Format::Edn) => [edn, kv].concat(),
         Target::History(Format::EtcdLog) => etcd,
         Target::History(Format::KvEdn) => kv,
-        Target::History(Format::Auto) => [edn, etcd, kv].concat(),
+        Target::History(Format::Auto) | Target::Check => [edn, etcd, kv].concat(),
     }
 }
 
-/// The folders of the inputs saved in the repository for a target: its corpus, and for the
-/// `history-auto` target every other history target's too.
+/// The folders of the inputs saved in the repository for a target: its corpus, for the
+/// `history-auto` and `check` targets every history target's too, and for `build` and `run`
+/// the `scenario` target's.
 pub fn saved_dirs(target: Target) -> Vec<String> {
     let mut dirs = vec![format!("scenarios/fuzz/corpus/{target}")];
-    if target == Target::History(Format::Auto) {
+    if matches!(target, Target::History(Format::Auto) | Target::Check) {
         for other in Target::ALL {
-            if matches!(other, Target::History(f) if f != Format::Auto) {
+            if matches!(other, Target::History(_)) && other != target {
                 dirs.push(format!("scenarios/fuzz/corpus/{other}"));
             }
         }
     }
-    if target == Target::Run {
+    if matches!(target, Target::Build | Target::Run) {
         dirs.push("scenarios/fuzz/corpus/scenario".to_string());
     }
     dirs

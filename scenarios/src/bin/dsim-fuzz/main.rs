@@ -74,9 +74,10 @@ enum Command {
 /// Bounds shared by campaigns and replays.
 #[derive(clap::Args, Debug, Clone)]
 struct BoundArgs {
-    /// An input that takes longer than this many seconds is a hang.
-    #[arg(long, default_value_t = 5.0)]
-    hang_secs: f64,
+    /// An input that takes longer than this many seconds is a hang (default: 5, and 20 for
+    /// `run`, whose inputs may take up to 2 M events).
+    #[arg(long)]
+    hang_secs: Option<f64>,
     /// The worker's heap cap in MiB: an allocation past it is a finding.
     #[arg(long, default_value_t = 2048)]
     mem_cap_mb: usize,
@@ -89,9 +90,10 @@ struct BoundArgs {
 }
 
 impl BoundArgs {
-    fn bounds(&self) -> Bounds {
+    fn bounds(&self, target: Target) -> Bounds {
+        let hang_secs = self.hang_secs.unwrap_or(target.hang_secs_default());
         Bounds {
-            hang: Duration::from_secs_f64(self.hang_secs.clamp(0.1, 3600.0)),
+            hang: Duration::from_secs_f64(hang_secs.clamp(0.1, 3600.0)),
             cap_bytes: self.mem_cap_mb.saturating_mul(1 << 20),
             soft_bytes: self.mem_soft_mb.saturating_mul(1 << 20),
         }
@@ -101,7 +103,7 @@ impl BoundArgs {
 #[derive(clap::Args, Debug)]
 struct CampaignArgs {
     /// scenario, history-jsonl, history-edn, history-etcd-log, history-kv-edn, history-auto
-    /// or run.
+    /// (the reading targets), build, check or run.
     #[arg(value_parser = parse_target)]
     target: Target,
     /// Stop after this many seconds.
@@ -298,12 +300,15 @@ fn worker(args: WorkerArgs) -> Result<ExitCode, String> {
         // The parent went away (it closed our stdout): nothing to report to.
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
         Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("the input thread panicked outside an input".into()),
+        Err(_) => Err(format!(
+            "the input thread panicked outside an input (a harness bug): {}",
+            worker::take_last_panic()
+        )),
     }
 }
 
 fn replay(args: &ReplayArgs) -> Result<ExitCode, String> {
-    let bounds = args.bounds.bounds();
+    let bounds = args.bounds.bounds(args.target);
     let files = supervise::input_files(&args.paths).map_err(|e| e.to_string())?;
     let mut replayer = Replayer::new(args.target, &args.bounds.root, &bounds);
     let mut unclean = 0;
@@ -338,7 +343,7 @@ struct Found {
 fn campaign(args: &CampaignArgs) -> Result<ExitCode, String> {
     let target = args.target;
     let root = &args.bounds.root;
-    let bounds = args.bounds.bounds();
+    let bounds = args.bounds.bounds(args.target);
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

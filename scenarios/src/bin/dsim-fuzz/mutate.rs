@@ -24,6 +24,10 @@ use crate::targets::{self, Target};
 /// Largest input generated; bigger ones are cut.
 pub const INPUT_BYTES_MAX: usize = 4 << 20;
 
+/// Most bytes of the seed window a reading target's input mostly starts from (see
+/// [`Target::is_reading`]).
+const READ_BASE_BYTES_MAX: usize = 16 * 1024;
+
 /// Most tokens in a target's dictionary.
 const DICTIONARY_TOKENS_MAX: usize = 4000;
 
@@ -54,8 +58,12 @@ pub fn generate(target: Target, corpus: &Corpus, seed: u64, index: u64) -> Vec<u
     };
     let mut input = m.base();
     let shape = Shape::of(target, &input);
-    if input.len() > 64 * 1024 && m.chance(3, 4) {
-        m.crop(&mut input);
+    // A reading target mostly reads a window of a big seed: its cost grows with the input,
+    // and the bugs of reading are in the syntax of a few lines, not in the length of a file.
+    if target.is_reading() && input.len() > READ_BASE_BYTES_MAX && m.chance(7, 8) {
+        m.crop(&mut input, READ_BASE_BYTES_MAX);
+    } else if input.len() > 64 * 1024 && m.chance(3, 4) {
+        m.crop(&mut input, 64 * 1024);
     }
     let stacked = if target == Target::Run {
         1 + m.below(3)
@@ -91,7 +99,7 @@ pub fn dictionary(target: Target, entries: &[(std::path::PathBuf, Vec<u8>)]) -> 
         }
     }
     let extra: &[&str] = match target {
-        Target::Scenario | Target::Run => &[
+        Target::Scenario | Target::Build | Target::Run => &[
             "\"0s\"",
             "\"1ns\"",
             "\"-1s\"",
@@ -189,12 +197,12 @@ enum Shape {
 impl Shape {
     fn of(target: Target, input: &[u8]) -> Shape {
         match target {
-            Target::Scenario => Shape::Json,
+            Target::Scenario | Target::Build => Shape::Json,
             Target::Run => Shape::RunJson,
             Target::History(Format::Jsonl) => Shape::JsonLines,
             Target::History(Format::Edn | Format::KvEdn) => Shape::Edn,
             Target::History(Format::EtcdLog) => Shape::EtcdLog,
-            Target::History(Format::Auto) => {
+            Target::History(Format::Auto) | Target::Check => {
                 let first = input.iter().find(|b| !b.is_ascii_whitespace());
                 if input.starts_with(b"INFO") {
                     Shape::EtcdLog
@@ -471,10 +479,12 @@ impl Mutator<'_> {
         }
     }
 
-    /// Keeps a window of whole lines (a sub-history) of about 1–64 KiB.
-    fn crop(&mut self, input: &mut Vec<u8>) {
+    /// Keeps a window of whole lines (a sub-history) of about 1 KiB to `keep_max` bytes (a
+    /// power of two).
+    fn crop(&mut self, input: &mut Vec<u8>, keep_max: usize) {
         let len = input.len();
-        let keep = (1024usize << self.below(7)).min(len);
+        let doublings = (keep_max / 1024).max(1).ilog2() as usize + 1;
+        let keep = (1024usize << self.below(doublings)).min(len);
         let mut start = self.below(len - keep + 1);
         while start > 0 && input[start - 1] != b'\n' {
             start -= 1;
@@ -581,14 +591,16 @@ impl Mutator<'_> {
         } else {
             let text = String::from_utf8_lossy(&input[start..end]);
             let n: i128 = text.parse::<f64>().map_or(1, |f| f as i128);
+            // Wrapping, as a release build computed these before overflow checks met them:
+            // the inputs are the same in every profile.
             let next = match self.below(7) {
-                0 => n + 1,
-                1 => n - 1,
-                2 => n * 2,
+                0 => n.wrapping_add(1),
+                1 => n.wrapping_sub(1),
+                2 => n.wrapping_mul(2),
                 3 => n / 2,
-                4 => -n,
-                5 => n * 1000,
-                _ => n * n,
+                4 => n.wrapping_neg(),
+                5 => n.wrapping_mul(1000),
+                _ => n.wrapping_mul(n),
             };
             next.to_string().into_bytes()
         };
@@ -880,8 +892,9 @@ impl Mutator<'_> {
     /// one (mostly near its old value, now and then a type bound), any other stays a float.
     fn same_kind_number(&mut self, n: &serde_json::Number) -> Value {
         if let Some(old) = n.as_u64() {
+            // Wrapping (u64::MAX + 1 is 0), as in `number`.
             let next = match self.below(if self.bounds_rarely { 64 } else { 12 }) {
-                0 => old + 1,
+                0 => old.wrapping_add(1),
                 1 => old.saturating_sub(1),
                 2 => old.saturating_mul(2),
                 3 => old / 2,
@@ -893,7 +906,7 @@ impl Mutator<'_> {
                 9 => u64::from(u32::MAX),
                 10 => 1 << 31,
                 11 => u64::MAX,
-                _ => old + self.below(3) as u64,
+                _ => old.wrapping_add(self.below(3) as u64),
             };
             return Value::from(next);
         }

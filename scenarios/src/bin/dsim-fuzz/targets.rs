@@ -1,6 +1,10 @@
 //! What an input is fed to. Each target does what `dsim` does with a file a user gives it,
 //! up to the point where the answer is printed, and returns whatever the answer is: an error
 //! is a clean outcome, only a panic, an abort, a hang or a memory blow-up is a finding.
+//!
+//! The reading targets (`scenario`, `history-*`) stop where reading and validation end, so
+//! that they run thousands of inputs a second; the heavier targets (`build`, `check`, `run`)
+//! go on to what `dsim` does next with what it read, at a few hundred a second or fewer.
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,12 +16,19 @@ use scenarios::{Registry, RunOptions, Scenario};
 /// A fuzz target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
-    /// A scenario file: parsed, written back and parsed again (the two must agree), and its
-    /// simulation built without running it.
+    /// A scenario file read: parsed and validated (`Scenario::parse` checks every range of
+    /// `sim_core::bounds` and the engine's config), written back and parsed again (the two
+    /// must agree).
     Scenario,
-    /// A history file in one format (or detected), read whole and streamed, checked with a
-    /// small search budget, and its report, explanation and HTML page rendered.
+    /// A scenario file's simulation built without running it (protocol options, workload,
+    /// clocks, the admission check), after everything `Scenario` does.
+    Build,
+    /// A history file in one format (or detected) read: streamed event by event as `dsim
+    /// check` reads it, and read whole and paired into operations as `--html` reads it.
     History(Format),
+    /// A history file (format detected) checked with a small search budget, streamed and
+    /// whole, with its report, explanation and HTML page rendered.
+    Check,
     /// A scenario run for at most [`RUN_DURATION_NS_MAX`] of simulated time with small limits.
     Run,
 }
@@ -30,27 +41,48 @@ pub const RUN_EVENTS_MAX: u64 = 2_000_000;
 pub const RUN_QUEUE_LEN_MAX: usize = 200_000;
 /// Most history events a `run` input may record.
 pub const RUN_HISTORY_EVENTS_MAX: usize = 200_000;
-/// Most configurations one partition's search may visit in a `history-*` input: enough to
+/// Most configurations one partition's search may visit in a `check` input: enough to
 /// decide the small histories, small enough that a hard one ends in `unknown` quickly.
 pub const CHECK_BUDGET_STATES: u64 = 20_000;
 
 impl Target {
     /// Every target, in the order `dsim-fuzz list` shows them.
-    pub const ALL: [Target; 7] = [
+    pub const ALL: [Target; 9] = [
         Target::Scenario,
         Target::History(Format::Jsonl),
         Target::History(Format::Edn),
         Target::History(Format::EtcdLog),
         Target::History(Format::KvEdn),
         Target::History(Format::Auto),
+        Target::Build,
+        Target::Check,
         Target::Run,
     ];
+
+    /// Seconds an input may take before it counts as a hang, unless `--hang-secs` says. A
+    /// `run` input may process [`RUN_EVENTS_MAX`] events: 3.6 s for a 10,000-member gossip
+    /// cluster here on an idle core, over 5 s at nice 15 beside other work, which is slow,
+    /// not hung.
+    pub fn hang_secs_default(self) -> f64 {
+        match self {
+            Target::Run => 20.0,
+            _ => 5.0,
+        }
+    }
+
+    /// Whether the target only reads and validates (thousands of inputs a second), rather than
+    /// going on to build, check or run what it read.
+    pub fn is_reading(self) -> bool {
+        matches!(self, Target::Scenario | Target::History(_))
+    }
 
     /// The name used on the command line and for folders.
     pub fn name(self) -> String {
         match self {
             Target::Scenario => "scenario".to_string(),
+            Target::Build => "build".to_string(),
             Target::History(format) => format!("history-{format}"),
+            Target::Check => "check".to_string(),
             Target::Run => "run".to_string(),
         }
     }
@@ -59,9 +91,9 @@ impl Target {
     /// them).
     pub fn extension(self) -> &'static str {
         match self {
-            Target::Scenario | Target::Run => "json",
+            Target::Scenario | Target::Build | Target::Run => "json",
             Target::History(Format::Jsonl) => "jsonl",
-            Target::History(Format::Edn) | Target::History(Format::Auto) => "edn",
+            Target::History(Format::Edn) | Target::History(Format::Auto) | Target::Check => "edn",
             Target::History(Format::EtcdLog) => "log",
             Target::History(Format::KvEdn) => "txt",
         }
@@ -71,8 +103,10 @@ impl Target {
     /// was accepted: built, read or run without an error); panics (and worse) are the findings.
     pub fn execute(self, input: &[u8]) -> bool {
         match self {
-            Target::Scenario => scenario(input),
-            Target::History(format) => history(input, format),
+            Target::Scenario => scenario(input).is_some(),
+            Target::Build => build(input),
+            Target::History(format) => read_history(input, format),
+            Target::Check => check(input),
             Target::Run => run(input),
         }
     }
@@ -102,14 +136,16 @@ impl FromStr for Target {
 }
 
 /// `dsim run`/`dsim sweep` read a scenario as UTF-8 text; bytes that are not are an error
-/// before parsing, so there is nothing more to feed.
-fn scenario(input: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(input) else {
-        return false;
-    };
+/// before parsing, so there is nothing more to feed. The scenario, if it reads (parsing
+/// validates it too).
+fn scenario(input: &[u8]) -> Option<Scenario> {
+    let text = std::str::from_utf8(input).ok()?;
     let scenario = match Scenario::parse(text, "fuzz.json") {
         Ok(scenario) => scenario,
-        Err(e) => return rejected(&e),
+        Err(e) => {
+            rejected(&e);
+            return None;
+        }
     };
     // A scenario written back (as `dsim shrink` and property tests write them) reads back
     // as the same scenario.
@@ -121,6 +157,14 @@ fn scenario(input: &[u8]) -> bool {
         ),
         Err(e) => panic!("a scenario written back does not read back: {e}\n{written}"),
     }
+    Some(scenario)
+}
+
+/// A scenario read as [`scenario`] does, then its simulation built (and dropped).
+fn build(input: &[u8]) -> bool {
+    let Some(scenario) = scenario(input) else {
+        return false;
+    };
     match Registry::builtin().build(&scenario, None) {
         Ok(()) => true,
         Err(e) => rejected(&e),
@@ -133,9 +177,41 @@ fn rejected(error: &dyn std::fmt::Display) -> bool {
     false
 }
 
+/// What `dsim check` reads before it checks: every event of the stream (the default), and
+/// the whole history paired into operations (what `--html` reads). Accepted when both read
+/// (a history that reads but does not pair, as most windows of a seed do not, counts too).
+fn read_history(input: &[u8], format: Format) -> bool {
+    let streamed = match EventStream::new(input, "fuzz", format) {
+        Ok(events) => {
+            let mut read = true;
+            for event in events {
+                if let Err(e) = event {
+                    read = rejected(&e);
+                    break;
+                }
+            }
+            read
+        }
+        Err(e) => rejected(&e),
+    };
+    let Ok(text) = std::str::from_utf8(input) else {
+        return false;
+    };
+    match read::read_str(text, "fuzz", format) {
+        Ok(history) => {
+            if let Err(e) = history.operations() {
+                rejected(&e);
+            }
+            streamed
+        }
+        Err(e) => rejected(&e),
+    }
+}
+
 /// `dsim check FILE --model M`: the streaming check of the default, and the whole-history
 /// check that `--html` does, with its page.
-fn history(input: &[u8], format: Format) -> bool {
+fn check(input: &[u8]) -> bool {
+    let format = Format::Auto;
     let spec = ModelSpec::new(model_for(input));
     let options = check_options(input);
     match EventStream::new(input, "fuzz", format) {

@@ -168,13 +168,7 @@ fn execute(
     Ok(match outcome {
         Ok(_) if peak > soft_bytes => format!("M {index} {micros} {peak}"),
         Ok(accepted) => format!("D {index} {micros} {peak} {}", u8::from(accepted)),
-        Err(_) => {
-            let message = LAST_PANIC
-                .lock()
-                .map(|mut m| m.take().unwrap_or_default())
-                .unwrap_or_default();
-            format!("P {index} {}", message.replace(['\n', '\r'], " "))
-        }
+        Err(_) => format!("P {index} {}", take_last_panic().replace(['\n', '\r'], " ")),
     })
 }
 
@@ -193,8 +187,17 @@ fn read_framed(input: &mut impl BufRead) -> std::io::Result<Option<Vec<u8>>> {
     Ok(Some(bytes))
 }
 
-/// The last panic's message and location, taken by [`execute`].
+/// The last panic's message and location, taken by [`take_last_panic`].
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// The last panic's message and location (empty if none was recorded), for the report of an
+/// input, or of a panic outside any input (in the harness itself).
+pub fn take_last_panic() -> String {
+    LAST_PANIC
+        .lock()
+        .map(|mut m| m.take().unwrap_or_default())
+        .unwrap_or_default()
+}
 
 /// Panics are findings reported by [`execute`], not noise on stderr: the hook only records
 /// the message and where it was raised.
