@@ -59,7 +59,7 @@ fn json_output_has_the_documented_fields() {
     }
     assert_eq!(v["seed"], 3);
     assert_eq!(v["ok"], true);
-    assert_eq!(v["sim_ms"], 20_000.0);
+    assert_eq!(v["sim_ms"], 24_000.0);
     let checks = v["checks"].as_array().unwrap();
     assert!(
         checks

@@ -149,6 +149,10 @@ fn late_partitions() -> Scenario {
     edited("raft-partitions", "late", |spec| {
         spec["protocol"]["options"]["bugs"] = serde_json::json!(["no_truncate"]);
         spec.as_object_mut().unwrap().remove("nemesis");
+        // Without the library's liveness phase: this is about the quiet start.
+        spec.as_object_mut().unwrap().remove("liveness");
+        spec["duration_ns"] = serde_json::json!("20s");
+        spec["workload"]["stop_ns"] = serde_json::json!("19s");
         for f in spec["faults"].as_array_mut().unwrap() {
             let ms: u64 = f["at_ns"]
                 .as_str()
