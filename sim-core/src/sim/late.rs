@@ -50,19 +50,7 @@ impl<M: Message> Simulation<M> {
     /// Keeps back a delivery that the hold in force cuts; it waits like an event for a paused
     /// node, counted against `limits.queue_len_max`.
     pub(super) fn hold_message(&mut self, envelope: Envelope, msg: M) {
-        let Envelope {
-            from,
-            to,
-            sent_ns,
-            msg_id,
-        } = envelope;
-        self.late.held.push(Event::Deliver {
-            from,
-            to,
-            sent_ns,
-            msg_id,
-            msg,
-        });
+        self.late.held.push(Event::delivery(envelope, msg));
         self.deferred_total += 1;
         self.stats.messages_held += 1;
         self.coverage.held(self.partition_record);
@@ -133,13 +121,7 @@ impl<M: Message> Simulation<M> {
                     && from.is_none_or(|f| f == e.from)
                     && to.is_none_or(|t| t == e.to)
             })
-            .map(|(e, msg)| Event::Deliver {
-                from: e.from,
-                to: e.to,
-                sent_ns: e.sent_ns,
-                msg_id: e.msg_id,
-                msg: msg.clone(),
-            })
+            .map(|(e, msg)| Event::delivery(*e, msg.clone()))
             .collect();
         let count = copies.len() as u64;
         for event in copies {

@@ -99,6 +99,23 @@ enum Event<M> {
 }
 
 impl<M> Event<M> {
+    /// The delivery of `msg`, sent as `envelope` says.
+    fn delivery(envelope: Envelope, msg: M) -> Self {
+        let Envelope {
+            from,
+            to,
+            sent_ns,
+            msg_id,
+        } = envelope;
+        Event::Deliver {
+            from,
+            to,
+            sent_ns,
+            msg_id,
+            msg,
+        }
+    }
+
     /// The node an event is addressed to, if any: a paused node's events wait for it.
     fn target(&self) -> Option<NodeId> {
         match self {
@@ -586,42 +603,13 @@ impl<M: Message> Simulation<M> {
                 self.remember_sent(envelope, &msg);
                 if let Some(stale_at) = stale_at {
                     self.stats.messages_stale += 1;
-                    let copy = msg.clone();
-                    self.push(
-                        stale_at,
-                        Event::Deliver {
-                            from,
-                            to,
-                            sent_ns: self.now,
-                            msg_id,
-                            msg: copy,
-                        },
-                    )?;
+                    self.push(stale_at, Event::delivery(envelope, msg.clone()))?;
                 }
                 if let Some(dup_at) = duplicate_at {
                     self.stats.messages_duplicated += 1;
-                    let copy = msg.clone();
-                    self.push(
-                        dup_at,
-                        Event::Deliver {
-                            from,
-                            to,
-                            sent_ns: self.now,
-                            msg_id,
-                            msg: copy,
-                        },
-                    )?;
+                    self.push(dup_at, Event::delivery(envelope, msg.clone()))?;
                 }
-                self.push(
-                    at,
-                    Event::Deliver {
-                        from,
-                        to,
-                        sent_ns: self.now,
-                        msg_id,
-                        msg,
-                    },
-                )?;
+                self.push(at, Event::delivery(envelope, msg))?;
             }
         }
         Ok(())
